@@ -1,0 +1,41 @@
+/**
+ * Every permission in the platform, as `resource.action`. Routes declare one of these with
+ * `@Authenticated({ permission })`; roles are sets of them (see `roles.ts`).
+ * Modules add their resources here so that one list shows who can do what.
+ */
+export enum Permission {
+  // Workspace-scoped: granted by a role in the workspace the request acts on.
+  WorkspaceRead = 'workspace.read',
+  WorkspaceUpdate = 'workspace.update',
+  WorkspaceDelete = 'workspace.delete',
+  MemberRead = 'member.read',
+  MemberManage = 'member.manage',
+  RoleRead = 'role.read',
+  RoleManage = 'role.manage',
+  ApiKeyRead = 'api-key.read',
+  ApiKeyCreate = 'api-key.create',
+  ApiKeyRevoke = 'api-key.revoke',
+
+  // Instance-scoped: only instance administrators hold these.
+  AdminUserRead = 'admin.user.read',
+  AdminUserManage = 'admin.user.manage',
+  AdminAuditRead = 'admin.audit.read',
+  AdminSettingsManage = 'admin.settings.manage',
+  AdminSystemManage = 'admin.system.manage',
+}
+
+export const INSTANCE_PERMISSIONS: readonly Permission[] = [
+  Permission.AdminUserRead,
+  Permission.AdminUserManage,
+  Permission.AdminAuditRead,
+  Permission.AdminSettingsManage,
+  Permission.AdminSystemManage,
+];
+
+export const WORKSPACE_PERMISSIONS: readonly Permission[] = Object.values(Permission).filter(
+  (permission) => !INSTANCE_PERMISSIONS.includes(permission),
+);
+
+export function isPermission(value: string): value is Permission {
+  return (Object.values(Permission) as string[]).includes(value);
+}

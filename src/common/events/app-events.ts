@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+
+/**
+ * In-process domain events, one typed map for the whole app. Emitters await their
+ * listeners (`emitAsync`), so a listener's failure fails the action that caused it.
+ */
+export interface AppEventMap {
+  'user.suspended': { userId: string };
+  'user.reactivated': { userId: string };
+  'api-key.revoked': { keyId: string; userId: string; workspaceId: string };
+}
+
+export type AppEventName = keyof AppEventMap;
+
+@Injectable()
+export class AppEvents {
+  constructor(private readonly emitter: EventEmitter2) {}
+
+  async emit<E extends AppEventName>(event: E, payload: AppEventMap[E]): Promise<void> {
+    await this.emitter.emitAsync(event, payload);
+  }
+}
+
+/** `@OnAppEvent('user.suspended')`: a typed `@OnEvent` that propagates errors to the emitter. */
+export const OnAppEvent = (event: AppEventName) => OnEvent(event, { suppressErrors: false, async: false, promisify: true });

@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ALL_ROLES, GremlinsRole } from 'src/config/roles';
+
+/** Minimum length of an explicit JWT secret; shorter ones are guessable offline. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+const WEAK_SECRETS = new Set(['secret', 'changeme', 'change-me', 'jwt-secret', 'gremlins', 'password']);
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine((value) => value === undefined || protocols.some((protocol) => value.startsWith(`${protocol}://`)), {
+      message: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * The whole environment contract of the process. Everything the app reads from the
+ * environment is declared here, validated once at boot and injected as `AppConfig`.
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  NATS_URL: optionalUrl(['nats', 'tls']),
+  JWT_SECRET: z.string().optional(),
+  GREMLINS_ROLES: z
+    .string()
+    .default('all')
+    .transform((raw, ctx) => {
+      const names = raw
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean);
+      if (names.length === 0 || names.includes('all')) return [...ALL_ROLES];
+      const unknown = names.filter((name) => !ALL_ROLES.includes(name as GremlinsRole));
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown role(s) ${unknown.join(', ')}; known: all, ${ALL_ROLES.join(', ')}` });
+        return z.NEVER;
+      }
+      return [...new Set(names)] as GremlinsRole[];
+    }),
+  /** Which transport carries cross-role calls when roles run in separate processes. */
+  GREMLINS_TRANSPORT: z.enum(['auto', 'in-process', 'nats', 'redis']).default('auto'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+  REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
+  BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  RATE_LIMIT_ANONYMOUS_PER_HOUR: positiveInt(1000),
+  RATE_LIMIT_AUTHENTICATED_PER_HOUR: positiveInt(5000),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+  PUBLIC_URL: optionalUrl(['http', 'https']),
+  OIDC_ISSUER_URL: optionalUrl(['http', 'https']),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_SCOPES: z.string().default('openid email profile'),
+  OIDC_PROVIDER_NAME: z.string().default('oidc'),
+  /** Where the browser lands after an OIDC login; tokens travel in the URL fragment. */
+  OIDC_POST_LOGIN_REDIRECT_URL: optionalUrl(['http', 'https']),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+type ParsedEnv = z.output<typeof envSchema>;
+
+export class ConfigValidationError extends Error {
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+export interface OidcConfig {
+  issuerUrl: string;
+  clientId: string;
+  clientSecret?: string;
+  scopes: string;
+  providerName: string;
+  postLoginRedirectUrl?: string;
+}
+
+/** The typed configuration every provider receives by injecting `AppConfig`. */
+export class AppConfig {
+  readonly nodeEnv: ParsedEnv['NODE_ENV'];
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly redisUrl?: string;
+  readonly natsUrl?: string;
+  readonly jwtSecret: string;
+  readonly roles: readonly GremlinsRole[];
+  readonly transport: 'in-process' | 'nats' | 'redis';
+  readonly logLevel: ParsedEnv['LOG_LEVEL'];
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlDays: number;
+  readonly bodyLimitBytes: number;
+  readonly rateLimits: { anonymousPerHour: number; authenticatedPerHour: number };
+  readonly trustProxy: boolean;
+  readonly publicUrl: string;
+  readonly oidc?: OidcConfig;
+
+  constructor(env: ParsedEnv, jwtSecret: string) {
+    this.nodeEnv = env.NODE_ENV;
+    this.port = env.PORT;
+    this.host = env.HOST;
+    this.dataDir = resolve(env.DATA_DIR);
+    this.databaseUrl = env.DATABASE_URL;
+    this.redisUrl = env.REDIS_URL;
+    this.natsUrl = env.NATS_URL;
+    this.jwtSecret = jwtSecret;
+    this.roles = env.GREMLINS_ROLES;
+    this.transport = resolveTransport(env);
+    this.logLevel = env.LOG_LEVEL;
+    this.accessTokenTtlSeconds = env.ACCESS_TOKEN_TTL_SECONDS;
+    this.refreshTokenTtlDays = env.REFRESH_TOKEN_TTL_DAYS;
+    this.bodyLimitBytes = env.BODY_LIMIT_BYTES;
+    this.rateLimits = {
+      anonymousPerHour: env.RATE_LIMIT_ANONYMOUS_PER_HOUR,
+      authenticatedPerHour: env.RATE_LIMIT_AUTHENTICATED_PER_HOUR,
+    };
+    this.trustProxy = env.TRUST_PROXY;
+    this.publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
+    if (env.OIDC_ISSUER_URL && env.OIDC_CLIENT_ID) {
+      this.oidc = {
+        issuerUrl: env.OIDC_ISSUER_URL,
+        clientId: env.OIDC_CLIENT_ID,
+        clientSecret: env.OIDC_CLIENT_SECRET,
+        scopes: env.OIDC_SCOPES,
+        providerName: env.OIDC_PROVIDER_NAME,
+        postLoginRedirectUrl: env.OIDC_POST_LOGIN_REDIRECT_URL,
+      };
+    }
+  }
+
+  get isProduction(): boolean {
+    return this.nodeEnv === 'production';
+  }
+
+  get isEmbeddedDatabase(): boolean {
+    return this.databaseUrl === undefined;
+  }
+
+  hasRole(role: GremlinsRole): boolean {
+    return this.roles.includes(role);
+  }
+}
+
+function resolveTransport(env: ParsedEnv): AppConfig['transport'] {
+  if (env.GREMLINS_TRANSPORT !== 'auto') return env.GREMLINS_TRANSPORT;
+  if (env.NATS_URL) return 'nats';
+  if (env.REDIS_URL) return 'redis';
+  return 'in-process';
+}
+
+/**
+ * Parses and checks the environment. Throws `ConfigValidationError` listing every bad
+ * value at once, so an operator fixes them in one go rather than one restart each.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigValidationError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const issues: string[] = [];
+  if (env.GREMLINS_TRANSPORT === 'nats' && !env.NATS_URL) issues.push('GREMLINS_TRANSPORT: nats needs NATS_URL');
+  if (env.GREMLINS_TRANSPORT === 'redis' && !env.REDIS_URL) issues.push('GREMLINS_TRANSPORT: redis needs REDIS_URL');
+  if ((env.OIDC_ISSUER_URL === undefined) !== (env.OIDC_CLIENT_ID === undefined)) {
+    issues.push('OIDC_ISSUER_URL and OIDC_CLIENT_ID: set both to enable OIDC login, or neither');
+  }
+  const secretProblem = env.JWT_SECRET === undefined ? undefined : weakSecretReason(env.JWT_SECRET);
+  if (env.NODE_ENV === 'production') {
+    if (env.JWT_SECRET === undefined) {
+      issues.push(`JWT_SECRET: required in production (at least ${MIN_JWT_SECRET_LENGTH} random characters)`);
+    } else if (secretProblem) {
+      issues.push(`JWT_SECRET: ${secretProblem}`);
+    }
+  } else if (secretProblem) {
+    issues.push(`JWT_SECRET: ${secretProblem}`);
+  }
+  if (issues.length > 0) throw new ConfigValidationError(issues);
+
+  const jwtSecret = env.JWT_SECRET ?? loadOrCreateDevelopmentSecret(resolve(env.DATA_DIR));
+  return new AppConfig(env, jwtSecret);
+}
+
+function weakSecretReason(secret: string): string | undefined {
+  if (secret.length < MIN_JWT_SECRET_LENGTH) return `too short (${secret.length} characters, need at least ${MIN_JWT_SECRET_LENGTH})`;
+  if (WEAK_SECRETS.has(secret.toLowerCase()) || new Set(secret).size < 8)
+    return 'too predictable; use a random value (openssl rand -base64 48)';
+  return undefined;
+}
+
+/** Outside production a random secret is generated once and kept in DATA_DIR (mode 0600). */
+function loadOrCreateDevelopmentSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}

@@ -1,0 +1,15 @@
+import { ApiKey } from 'src/modules/auth/api-keys/api-key.entity';
+import { RefreshToken } from 'src/modules/auth/tokens/refresh-token.entity';
+import { Session } from 'src/modules/auth/tokens/session.entity';
+import { AuditEvent } from 'src/modules/audit/audit-event.entity';
+import { InstanceSetting } from 'src/modules/settings/instance-setting.entity';
+import { User } from 'src/modules/users/user.entity';
+import { WorkspaceMember } from 'src/modules/workspaces/workspace-member.entity';
+import { WorkspaceRole } from 'src/modules/workspaces/workspace-role.entity';
+import { Workspace } from 'src/modules/workspaces/workspace.entity';
+
+/**
+ * Every entity of the app. TypeORM needs the full list (not per-module globs) so that the
+ * migration generator and the drift test see exactly what the running app sees.
+ */
+export const ENTITIES = [User, Workspace, WorkspaceMember, WorkspaceRole, Session, RefreshToken, ApiKey, AuditEvent, InstanceSetting];

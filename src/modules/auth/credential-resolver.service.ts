@@ -1,0 +1,101 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuthContext } from 'src/common/auth/auth-context';
+import { Permission } from 'src/common/auth/permission.enum';
+import { BUILT_IN_ROLE_PERMISSIONS, INSTANCE_ADMIN_PERMISSIONS } from 'src/common/auth/roles';
+import { CommonErrors } from 'src/common/errors/app.exception';
+import { parseApiKey } from 'src/modules/auth/api-keys/api-key-format';
+import { AuthErrorCode, AuthException } from 'src/modules/auth/auth.exception';
+import { CallerRow, CredentialsRepository } from 'src/modules/auth/credentials.repository';
+import { secretMatches } from 'src/modules/auth/tokens/opaque-token';
+import { TokenService } from 'src/modules/auth/tokens/token.service';
+import { InstanceRole, RateLimitTier, UserStatus } from 'src/modules/users/user.entity';
+
+/** `last_used_at` is informational; writing it once a minute per key is plenty. */
+const API_KEY_TOUCH_INTERVAL_MS = 60_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Credential = { kind: 'jwt'; token: string } | { kind: 'api-key'; key: string };
+
+/**
+ * Turns a presented credential into an `AuthContext`, for HTTP, GraphQL and socket
+ * handshakes alike. Every rejection is a 401/403/404 with a code; nothing here trusts a
+ * claim it did not verify against the database.
+ */
+@Injectable()
+export class CredentialResolver {
+  private readonly logger = new Logger(CredentialResolver.name);
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly credentials: CredentialsRepository,
+  ) {}
+
+  async resolve(credential: Credential, requestedWorkspaceId?: string): Promise<AuthContext> {
+    if (requestedWorkspaceId !== undefined && !UUID.test(requestedWorkspaceId)) throw CommonErrors.notFound('Workspace');
+    return credential.kind === 'jwt'
+      ? this.fromAccessToken(credential.token, requestedWorkspaceId ?? null)
+      : this.fromApiKey(credential.key, requestedWorkspaceId);
+  }
+
+  private async fromAccessToken(token: string, workspaceId: string | null): Promise<AuthContext> {
+    const claims = this.tokens.verifyAccessToken(token);
+    if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw new AuthException(AuthErrorCode.InvalidToken, 'Access token is invalid');
+    const row = await this.credentials.findSessionCaller(claims.sub, claims.sid, workspaceId);
+    if (!row || row.sessionRevokedAt || row.sessionExpiresAt <= new Date()) {
+      throw new AuthException(AuthErrorCode.InvalidToken, 'Session has ended; sign in again');
+    }
+    assertActive(row);
+    return { ...buildContext(row, workspaceId), sessionId: claims.sid };
+  }
+
+  private async fromApiKey(presented: string, requestedWorkspaceId: string | undefined): Promise<AuthContext> {
+    const parsed = parseApiKey(presented);
+    const row = parsed && (await this.credentials.findApiKeyCaller(parsed.prefix));
+    if (!parsed || !row || !secretMatches(parsed.secret, row.secretHash)) {
+      throw new AuthException(AuthErrorCode.InvalidApiKey, 'API key is invalid');
+    }
+    if (row.revokedAt) throw new AuthException(AuthErrorCode.InvalidApiKey, 'API key has been revoked');
+    if (row.expiresAt && row.expiresAt <= new Date()) throw new AuthException(AuthErrorCode.InvalidApiKey, 'API key has expired');
+    assertActive(row);
+    if (row.memberRole === null) {
+      throw new AuthException(AuthErrorCode.InvalidApiKey, "API key's owner is no longer a member of its workspace");
+    }
+    // A key acts in its own workspace only.
+    if (requestedWorkspaceId !== undefined && requestedWorkspaceId !== row.workspaceId) throw CommonErrors.notFound('Workspace');
+    const context = buildContext(row, row.workspaceId);
+    // Narrowed by what the owner may do *now*: a demoted owner's keys shrink with them.
+    const keyPermissions = new Set(row.keyPermissions);
+    const permissions = new Set([...context.permissions].filter((p) => keyPermissions.has(p)));
+    this.touch(row.keyId, row.lastUsedAt);
+    const rateLimitTier = row.keyRateLimitTier === RateLimitTier.Unlimited ? RateLimitTier.Unlimited : context.rateLimitTier;
+    return { ...context, permissions, apiKeyId: row.keyId, rateLimitTier };
+  }
+
+  private touch(keyId: string, lastUsedAt: Date | null): void {
+    if (lastUsedAt && Date.now() - lastUsedAt.getTime() < API_KEY_TOUCH_INTERVAL_MS) return;
+    this.credentials.touchApiKey(keyId).catch((error: unknown) => this.logger.warn(`Could not record API key use: ${String(error)}`));
+  }
+}
+
+function assertActive(row: CallerRow): void {
+  if (row.status !== UserStatus.Active) throw new AuthException(AuthErrorCode.AccountSuspended, 'This account is suspended');
+}
+
+function buildContext(row: CallerRow, requestedWorkspaceId: string | null): AuthContext {
+  // Asking for a workspace you are not in looks exactly like asking for one that does not exist.
+  if (row.memberRole === null || row.workspaceId === null) {
+    if (requestedWorkspaceId !== null) throw CommonErrors.notFound('Workspace');
+  }
+  const permissions = new Set<Permission>(
+    row.memberRole === 'custom' ? (row.customPermissions ?? []) : row.memberRole ? BUILT_IN_ROLE_PERMISSIONS[row.memberRole] : [],
+  );
+  if (row.instanceRole === InstanceRole.Admin) INSTANCE_ADMIN_PERMISSIONS.forEach((p) => permissions.add(p));
+  return {
+    userId: row.userId,
+    email: row.email,
+    instanceRole: row.instanceRole,
+    workspaceId: row.workspaceId ?? '',
+    permissions,
+    rateLimitTier: row.rateLimitTier,
+  };
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AdminUsersController } from 'src/modules/users/admin-users.controller';
+import { UsersRepository } from 'src/modules/users/users.repository';
+import { UsersService } from 'src/modules/users/users.service';
+
+@Module({
+  controllers: [AdminUsersController],
+  providers: [UsersRepository, UsersService],
+  exports: [UsersRepository, UsersService],
+})
+export class UsersModule {}
