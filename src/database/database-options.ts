@@ -21,6 +21,7 @@ export function buildDataSourceOptions(target: { url: string } | PgConnectionOpt
     installExtensions: false,
     namingStrategy: new SnakeNamingStrategy(),
     extra: { max: POOL_SIZE },
-    logging: ['error'],
+    // Failed queries surface as exceptions and are logged by the error filter when they matter.
+    logging: false,
   };
 }
