@@ -12,6 +12,9 @@ export default defineConfig({
       { find: /^src\/(.*)$/, replacement: `${root}src/$1` },
       { find: /^test\/(.*)$/, replacement: `${root}test/$1` },
       { find: /^migrations$/, replacement: `${root}migrations/index.ts` },
+      // The CommonJS build, as Node loads it for Nest and Apollo: Vite would otherwise pick
+      // index.mjs for our files, and graphql-js refuses schemas and types from a second copy.
+      { find: /^graphql$/, replacement: `${root}node_modules/graphql/index.js` },
     ],
   },
   test: {

@@ -1,22 +1,32 @@
 import { DynamicModule, Module, Type, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { CacheModule } from 'src/common/cache/cache.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { EventsModule } from 'src/common/events/events.module';
+import { ObservabilityModule } from 'src/common/observability/observability.module';
+import { QueueModule } from 'src/common/queue/queue.module';
+import { RedisModule } from 'src/common/redis/redis.module';
+import { TransportModule } from 'src/common/transport/transport.module';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { GremlinsRole } from 'src/config/roles';
 import { DatabaseModule } from 'src/database/database.module';
+import { GraphqlModule } from 'src/graphql/graphql.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
-import { AuthGuard } from 'src/modules/auth/auth.guard';
 import { AuthModule } from 'src/modules/auth/auth.module';
+import { MaintenanceModule } from 'src/modules/maintenance/maintenance.module';
+import { AccessGuard } from 'src/modules/rate-limit/access.guard';
+import { RateLimitModule } from 'src/modules/rate-limit/rate-limit.module';
+import { RealtimeModule } from 'src/modules/realtime/realtime.module';
 import { SettingsModule } from 'src/modules/settings/settings.module';
+import { SystemModule } from 'src/modules/system/system.module';
 import { UsersModule } from 'src/modules/users/users.module';
 import { WorkspacesModule } from 'src/modules/workspaces/workspaces.module';
 
 /** Feature modules each role brings; infrastructure below is loaded by every process. */
 const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
-  api: [AuthModule, UsersModule, WorkspacesModule, SettingsModule],
-  scheduler: [],
+  api: [AuthModule, UsersModule, WorkspacesModule, SettingsModule, RealtimeModule, GraphqlModule, SystemModule],
+  scheduler: [MaintenanceModule],
 };
 
 @Module({})
@@ -25,10 +35,24 @@ export class AppModule {
     const features = [...new Set(config.roles.flatMap((role) => ROLE_MODULES[role]))];
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), EventsModule, DatabaseModule, AuditModule, AuthModule, ...features],
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule,
+        EventsModule,
+        DatabaseModule,
+        RedisModule,
+        TransportModule.forRoot(config),
+        QueueModule.forRoot(config),
+        CacheModule,
+        AuditModule,
+        AuthModule,
+        RateLimitModule,
+        ...features,
+      ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        { provide: APP_GUARD, useExisting: AuthGuard },
+        // Authenticates, then meters the caller's hourly budget (AuthGuard + RateLimitGuard).
+        { provide: APP_GUARD, useExisting: AccessGuard },
         {
           provide: APP_PIPE,
           // Unknown fields are rejected, not dropped: a client sending `role` or

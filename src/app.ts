@@ -1,14 +1,17 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from 'src/app.module';
+import { connectRoleTransports } from 'src/common/transport/connect-role-transports';
 import { AppConfig } from 'src/config/app-config';
+import { RealtimeIoAdapter } from 'src/modules/realtime/realtime-io.adapter';
 import { setupOpenApi } from 'src/openapi';
 
 export const API_PREFIX = 'api/v1';
 /** Served at the root, outside the REST prefix. */
-const UNPREFIXED_ROUTES = ['health/(.*)', 'metrics'];
+const UNPREFIXED_ROUTES = ['health/{*path}', 'metrics'];
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
@@ -29,12 +32,18 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bufferLogs: true,
     abortOnError: false,
   });
+  app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   if (config.hasRole('api')) setupOpenApi(app);
+  // Socket.IO shares Fastify's Node server; with REDIS_URL its rooms span every replica.
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
+  connectRoleTransports(app, config);
   await app.init();
+  // Cross-role handlers answer on NATS/Redis from here on (in-process ones already do).
+  await app.startAllMicroservices();
   return app;
 }

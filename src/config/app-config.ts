@@ -31,6 +31,11 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
+  /** Prepended to every key this app writes to Redis, so several deployments (or test runs) can share one server. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (at most 64)')
+    .default('gremlins:'),
   NATS_URL: optionalUrl(['nats', 'tls']),
   JWT_SECRET: z.string().optional(),
   GREMLINS_ROLES: z
@@ -51,7 +56,24 @@ export const envSchema = z.object({
     }),
   /** Which transport carries cross-role calls when roles run in separate processes. */
   GREMLINS_TRANSPORT: z.enum(['auto', 'in-process', 'nats', 'redis']).default('auto'),
+  /** First token of every NATS subject / Redis channel the role transport uses, so deployments (or test runs) sharing a broker stay apart. */
+  TRANSPORT_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (at most 64)')
+    .default('gremlins'),
+  /** How long a cross-role call waits for an answer before failing with ROLE_TIMEOUT. */
+  ROLE_CALL_TIMEOUT_MS: positiveInt(10_000),
+  /** Expired or revoked sessions and API keys are deleted this many days after they ended. */
+  CREDENTIAL_RETENTION_DAYS: positiveInt(30),
+  AUDIT_RETENTION_DAYS: positiveInt(365),
+  MAINTENANCE_INTERVAL_MINUTES: positiveInt(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Append JSON logs to this file instead of stdout (bare-metal installs; containers keep stdout). */
+  LOG_FILE: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
   REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
@@ -69,6 +91,11 @@ export const envSchema = z.object({
   OIDC_PROVIDER_NAME: z.string().default('oidc'),
   /** Where the browser lands after an OIDC login; tokens travel in the URL fragment. */
   OIDC_POST_LOGIN_REDIRECT_URL: optionalUrl(['http', 'https']),
+  /** Allows an http:// issuer (a local test provider). Refused in production. */
+  OIDC_ALLOW_INSECURE_HTTP: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -88,6 +115,8 @@ export interface OidcConfig {
   scopes: string;
   providerName: string;
   postLoginRedirectUrl?: string;
+  /** Never true in production: loadConfig refuses it there. */
+  allowInsecureHttp: boolean;
 }
 
 /** The typed configuration every provider receives by injecting `AppConfig`. */
@@ -98,11 +127,16 @@ export class AppConfig {
   readonly dataDir: string;
   readonly databaseUrl?: string;
   readonly redisUrl?: string;
+  readonly redisKeyPrefix: string;
   readonly natsUrl?: string;
   readonly jwtSecret: string;
   readonly roles: readonly GremlinsRole[];
   readonly transport: 'in-process' | 'nats' | 'redis';
+  readonly transportNamespace: string;
+  readonly roleCallTimeoutMs: number;
+  readonly maintenance: { intervalMs: number; credentialRetentionDays: number; auditRetentionDays: number };
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
+  readonly logFile?: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlDays: number;
   readonly bodyLimitBytes: number;
@@ -118,11 +152,20 @@ export class AppConfig {
     this.dataDir = resolve(env.DATA_DIR);
     this.databaseUrl = env.DATABASE_URL;
     this.redisUrl = env.REDIS_URL;
+    this.redisKeyPrefix = env.REDIS_KEY_PREFIX;
     this.natsUrl = env.NATS_URL;
     this.jwtSecret = jwtSecret;
     this.roles = env.GREMLINS_ROLES;
     this.transport = resolveTransport(env);
+    this.transportNamespace = env.TRANSPORT_NAMESPACE;
+    this.roleCallTimeoutMs = env.ROLE_CALL_TIMEOUT_MS;
+    this.maintenance = {
+      intervalMs: env.MAINTENANCE_INTERVAL_MINUTES * 60_000,
+      credentialRetentionDays: env.CREDENTIAL_RETENTION_DAYS,
+      auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+    };
     this.logLevel = env.LOG_LEVEL;
+    this.logFile = env.LOG_FILE === undefined ? undefined : resolve(env.LOG_FILE);
     this.accessTokenTtlSeconds = env.ACCESS_TOKEN_TTL_SECONDS;
     this.refreshTokenTtlDays = env.REFRESH_TOKEN_TTL_DAYS;
     this.bodyLimitBytes = env.BODY_LIMIT_BYTES;
@@ -140,6 +183,7 @@ export class AppConfig {
         scopes: env.OIDC_SCOPES,
         providerName: env.OIDC_PROVIDER_NAME,
         postLoginRedirectUrl: env.OIDC_POST_LOGIN_REDIRECT_URL,
+        allowInsecureHttp: env.OIDC_ALLOW_INSECURE_HTTP,
       };
     }
   }
@@ -179,6 +223,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env.GREMLINS_TRANSPORT === 'redis' && !env.REDIS_URL) issues.push('GREMLINS_TRANSPORT: redis needs REDIS_URL');
   if ((env.OIDC_ISSUER_URL === undefined) !== (env.OIDC_CLIENT_ID === undefined)) {
     issues.push('OIDC_ISSUER_URL and OIDC_CLIENT_ID: set both to enable OIDC login, or neither');
+  }
+  if (env.OIDC_ALLOW_INSECURE_HTTP && env.NODE_ENV === 'production') {
+    issues.push('OIDC_ALLOW_INSECURE_HTTP: not allowed in production; the issuer must use https://');
+  } else if (env.OIDC_ISSUER_URL?.startsWith('http://') && !env.OIDC_ALLOW_INSECURE_HTTP) {
+    issues.push('OIDC_ISSUER_URL: must use https:// (OIDC_ALLOW_INSECURE_HTTP=true permits http:// outside production)');
+  }
+  if (env.OIDC_ISSUER_URL && !env.OIDC_SCOPES.split(/\s+/).includes('openid')) {
+    issues.push('OIDC_SCOPES: must include openid');
   }
   const secretProblem = env.JWT_SECRET === undefined ? undefined : weakSecretReason(env.JWT_SECRET);
   if (env.NODE_ENV === 'production') {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { createApp } from 'src/app';
 import { loadConfig } from 'src/config/app-config';
+import { deleteRedisKeysAt } from 'test/support/redis';
 
 export type DatabaseKind = 'embedded' | 'postgres';
 
@@ -40,7 +41,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     ...(database && { DATABASE_URL: database.url }),
-    ...(options.redis && { REDIS_URL: REDIS_URL }),
+    // A fresh key prefix per app keeps counters and cache entries of parallel test files
+    // apart on the shared Redis; pass REDIS_KEY_PREFIX in `env` to make apps share state.
+    ...(options.redis && { REDIS_URL: REDIS_URL, REDIS_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:` }),
     ...options.env,
   });
   const app = await createApp(config);
@@ -54,6 +57,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await app.close();
       await database?.drop();
+      // Apps that chose their own prefix share it with others: whoever chose it cleans up.
+      if (options.redis && !options.env?.REDIS_KEY_PREFIX) await deleteRedisKeysAt(REDIS_URL, config.redisKeyPrefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

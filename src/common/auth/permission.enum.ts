@@ -1,3 +1,5 @@
+import { registerEnumType } from '@nestjs/graphql';
+
 /**
  * Every permission in the platform, as `resource.action`. Routes declare one of these with
  * `@Authenticated({ permission })`; roles are sets of them (see `roles.ts`).
@@ -39,3 +41,9 @@ export const WORKSPACE_PERMISSIONS: readonly Permission[] = Object.values(Permis
 export function isPermission(value: string): value is Permission {
   return (Object.values(Permission) as string[]).includes(value);
 }
+
+// GraphQL names the values by their keys (`WorkspaceRead`): dots are not allowed there.
+registerEnumType(Permission, {
+  name: 'Permission',
+  description: 'A permission, `resource.action` on REST (WorkspaceRead = workspace.read)',
+});

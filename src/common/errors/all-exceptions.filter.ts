@@ -23,8 +23,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
         // Returned, not thrown: Nest hands it to the GraphQL executor as the field error.
         return new GraphQLError(body.message, { extensions: { ...body } });
       case 'ws': {
-        const client = host.switchToWs().getClient<Socket>();
-        client.emit('exception', body);
+        // Socket handlers are called with (client, data, ack): answer the request it belongs to.
+        const ack: unknown = host.getArgByIndex(2);
+        if (typeof ack === 'function') {
+          (ack as (response: unknown) => void)({ ok: false, error: body });
+          return;
+        }
+        host.switchToWs().getClient<Socket>().emit('exception', body);
         return;
       }
       case 'rpc':

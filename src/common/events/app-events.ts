@@ -9,6 +9,17 @@ export interface AppEventMap {
   'user.suspended': { userId: string };
   'user.reactivated': { userId: string };
   'api-key.revoked': { keyId: string; userId: string; workspaceId: string };
+  /** Anything else that can change what a caller may do (instance role, custom role permissions, workspace deleted). */
+  'access.changed': { reason: string };
+  /** A membership was added, re-roled or removed; `role` is the new one (null when removed). */
+  'workspace.member.changed': {
+    workspaceId: string;
+    userId: string;
+    change: 'added' | 'role-changed' | 'removed';
+    role: string | null;
+    customRoleId: string | null;
+    actorUserId: string;
+  };
 }
 
 export type AppEventName = keyof AppEventMap;

@@ -21,6 +21,7 @@ export enum AuditAction {
   WorkspaceRoleDeleted = 'workspace.role.deleted',
   WorkspaceDeleted = 'workspace.deleted',
   SettingsChanged = 'settings.changed',
+  MaintenanceRun = 'system.maintenance.run',
 }
 
 /** Append-only record of security-relevant events, readable by instance admins. */

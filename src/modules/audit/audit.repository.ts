@@ -16,8 +16,10 @@ export interface AuditQuery {
 export class AuditRepository {
   constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
 
-  async insert(event: Partial<AuditEvent>): Promise<void> {
-    await this.events.insert(event as QueryDeepPartialEntity<AuditEvent>);
+  /** Returns the stored row, with the id and timestamp the database gave it. */
+  async insert(event: Partial<AuditEvent>): Promise<AuditEvent> {
+    const result = await this.events.insert(event as QueryDeepPartialEntity<AuditEvent>);
+    return this.events.create({ ...event, ...(result.generatedMaps[0] as Partial<AuditEvent>) });
   }
 
   findById(id: string): Promise<AuditEvent | null> {
@@ -36,5 +38,20 @@ export class AuditRepository {
       builder.andWhere('(event.createdAt, event.id) < (:createdAt, :id)', query.before);
     }
     return builder.getMany();
+  }
+
+  /** Retention: removes events created before `cutoff`, in batches so no delete holds long locks. */
+  async deleteOlderThan(cutoff: Date, batchSize = 5_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await this.events
+        .createQueryBuilder()
+        .delete()
+        .where('id IN (SELECT id FROM audit_events WHERE created_at < :cutoff LIMIT :batchSize)', { cutoff, batchSize })
+        .execute();
+      const deleted = result.affected ?? 0;
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
   }
 }

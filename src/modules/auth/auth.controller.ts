@@ -45,7 +45,7 @@ export class AuthController {
   @Get('me')
   @Authenticated()
   @ApiOkResponse({ type: MeDto })
-  me(@Auth() auth: AuthContext): Promise<MeDto> {
+  me(@Auth() auth: AuthContext): MeDto {
     return this.auth.me(auth);
   }
 }

@@ -15,6 +15,9 @@ export enum AuthErrorCode {
   PermissionEscalation = 'AUTH_PERMISSION_ESCALATION',
   OidcNotConfigured = 'AUTH_OIDC_NOT_CONFIGURED',
   OidcFailed = 'AUTH_OIDC_FAILED',
+  OidcStateInvalid = 'AUTH_OIDC_STATE_INVALID',
+  OidcEmailUnverified = 'AUTH_OIDC_EMAIL_UNVERIFIED',
+  OidcProviderUnavailable = 'AUTH_OIDC_PROVIDER_UNAVAILABLE',
 }
 
 const STATUS: Record<AuthErrorCode, HttpStatus> = {
@@ -31,6 +34,9 @@ const STATUS: Record<AuthErrorCode, HttpStatus> = {
   [AuthErrorCode.PermissionEscalation]: HttpStatus.FORBIDDEN,
   [AuthErrorCode.OidcNotConfigured]: HttpStatus.NOT_FOUND,
   [AuthErrorCode.OidcFailed]: HttpStatus.UNAUTHORIZED,
+  [AuthErrorCode.OidcStateInvalid]: HttpStatus.BAD_REQUEST,
+  [AuthErrorCode.OidcEmailUnverified]: HttpStatus.CONFLICT,
+  [AuthErrorCode.OidcProviderUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 export class AuthException extends AppException {

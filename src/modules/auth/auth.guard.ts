@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AUTH_METADATA, AuthMetadata } from 'src/common/auth/auth.decorator';
-import { getRequestFromContext } from 'src/common/auth/request-context';
+import { AUTH_METADATA, AuthenticatedOptions, AuthMetadata } from 'src/common/auth/auth.decorator';
+import { AuthContext } from 'src/common/auth/auth-context';
+import { AuthRequest, getRequestFromContext } from 'src/common/auth/request-context';
 import { CommonErrors } from 'src/common/errors/app.exception';
 import { AuthErrorCode, AuthException } from 'src/modules/auth/auth.exception';
 import { CredentialResolver } from 'src/modules/auth/credential-resolver.service';
@@ -22,20 +23,40 @@ export class AuthGuard implements CanActivate {
     const metadata = this.reflector.getAllAndOverride<AuthMetadata | undefined>(AUTH_METADATA, [context.getHandler(), context.getClass()]);
     if (!metadata) throw CommonErrors.forbidden('This endpoint declares no access rule');
     if (metadata.public) return true;
-    // Socket handlers are authenticated once, at the handshake (see the realtime gateway).
-    if (context.getType() === 'ws') return true;
 
     const request = getRequestFromContext(context);
-    const credential = extractCredential(request.headers);
-    if (!credential) throw CommonErrors.unauthenticated();
-    const auth = await this.resolver.resolve(credential, requestedWorkspaceId(request));
-    if (metadata.sessionOnly && auth.apiKeyId) {
-      throw new AuthException(AuthErrorCode.ApiKeyNotAllowed, 'This endpoint needs a signed-in user, not an API key');
-    }
-    if (metadata.permission && !auth.permissions.has(metadata.permission)) {
-      throw CommonErrors.forbidden(`Missing permission ${metadata.permission}`);
-    }
+    // Sockets are authenticated once, at the handshake (see the realtime gateway); each
+    // message is still held to its declared permission below.
+    const auth = context.getType() === 'ws' ? request.auth : await this.authenticate(request);
+    if (!auth) throw CommonErrors.unauthenticated();
+    checkRule(auth, metadata);
     request.auth = auth;
     return true;
+  }
+
+  /**
+   * Resolves the request's credential afresh and holds it to `rule`. Live GraphQL
+   * subscriptions call this before every event, so a revoked key, a suspended account or a
+   * removed member stops receiving at once.
+   */
+  async authorize(request: AuthRequest, rule: AuthenticatedOptions): Promise<AuthContext> {
+    const auth = await this.authenticate(request);
+    checkRule(auth, rule);
+    return auth;
+  }
+
+  private async authenticate(request: AuthRequest): Promise<AuthContext> {
+    const credential = extractCredential(request.headers);
+    if (!credential) throw CommonErrors.unauthenticated();
+    return this.resolver.resolve(credential, requestedWorkspaceId(request));
+  }
+}
+
+function checkRule(auth: AuthContext, rule: AuthenticatedOptions): void {
+  if (rule.sessionOnly && auth.apiKeyId) {
+    throw new AuthException(AuthErrorCode.ApiKeyNotAllowed, 'This endpoint needs a signed-in user, not an API key');
+  }
+  if (rule.permission && !auth.permissions.has(rule.permission)) {
+    throw CommonErrors.forbidden(`Missing permission ${rule.permission}`);
   }
 }

@@ -8,7 +8,6 @@ import { AuthErrorCode, AuthException } from 'src/modules/auth/auth.exception';
 import { hashPassword, verifyPassword } from 'src/modules/auth/passwords';
 import { RefreshTokenReusedError, SessionOrigin, TokenPair, TokenService } from 'src/modules/auth/tokens/token.service';
 import { SettingsService, SignupMode } from 'src/modules/settings/settings.service';
-import { UserDto } from 'src/modules/users/users.dto';
 import { UsersRepository } from 'src/modules/users/users.repository';
 import { User, UserStatus } from 'src/modules/users/user.entity';
 
@@ -106,11 +105,19 @@ export class AuthService {
     });
   }
 
-  async me(auth: AuthContext): Promise<MeDto> {
-    const user = await this.users.findById(auth.userId);
-    if (!user) throw CommonErrors.unauthenticated('Account no longer exists');
+  /** Answered from the resolved caller alone: the hot path of every client's start-up. */
+  me(auth: AuthContext): MeDto {
     return {
-      user: UserDto.from(user),
+      user: {
+        id: auth.userId,
+        email: auth.email,
+        name: auth.profile.name,
+        instanceRole: auth.instanceRole,
+        status: UserStatus.Active,
+        rateLimitTier: auth.profile.rateLimitTier,
+        personalWorkspaceId: auth.profile.personalWorkspaceId,
+        createdAt: auth.profile.createdAt,
+      },
       workspaceId: auth.workspaceId,
       permissions: [...auth.permissions].sort(),
       apiKeyId: auth.apiKeyId ?? null,

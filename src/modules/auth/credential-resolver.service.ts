@@ -3,9 +3,10 @@ import { AuthContext } from 'src/common/auth/auth-context';
 import { Permission } from 'src/common/auth/permission.enum';
 import { BUILT_IN_ROLE_PERMISSIONS, INSTANCE_ADMIN_PERMISSIONS } from 'src/common/auth/roles';
 import { CommonErrors } from 'src/common/errors/app.exception';
+import { AccessCache } from 'src/modules/auth/access-cache.service';
 import { parseApiKey } from 'src/modules/auth/api-keys/api-key-format';
 import { AuthErrorCode, AuthException } from 'src/modules/auth/auth.exception';
-import { CallerRow, CredentialsRepository } from 'src/modules/auth/credentials.repository';
+import { ApiKeyCallerRow, CallerRow, CredentialsRepository, SessionCallerRow } from 'src/modules/auth/credentials.repository';
 import { secretMatches } from 'src/modules/auth/tokens/opaque-token';
 import { TokenService } from 'src/modules/auth/tokens/token.service';
 import { InstanceRole, RateLimitTier, UserStatus } from 'src/modules/users/user.entity';
@@ -19,15 +20,17 @@ export type Credential = { kind: 'jwt'; token: string } | { kind: 'api-key'; key
 /**
  * Turns a presented credential into an `AuthContext`, for HTTP, GraphQL and socket
  * handshakes alike. Every rejection is a 401/403/404 with a code; nothing here trusts a
- * claim it did not verify against the database.
+ * claim it did not verify against the database (or the invalidated-on-change AccessCache).
  */
 @Injectable()
 export class CredentialResolver {
   private readonly logger = new Logger(CredentialResolver.name);
+  private readonly lastTouched = new Map<string, number>();
 
   constructor(
     private readonly tokens: TokenService,
     private readonly credentials: CredentialsRepository,
+    private readonly cache: AccessCache,
   ) {}
 
   async resolve(credential: Credential, requestedWorkspaceId?: string): Promise<AuthContext> {
@@ -40,8 +43,14 @@ export class CredentialResolver {
   private async fromAccessToken(token: string, workspaceId: string | null): Promise<AuthContext> {
     const claims = this.tokens.verifyAccessToken(token);
     if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw new AuthException(AuthErrorCode.InvalidToken, 'Access token is invalid');
-    const row = await this.credentials.findSessionCaller(claims.sub, claims.sid, workspaceId);
-    if (!row || row.sessionRevokedAt || row.sessionExpiresAt <= new Date()) {
+    const key = `session:${claims.sid}:${workspaceId ?? ''}`;
+    let row = this.cache.get<SessionCallerRow>(key);
+    if (!row) {
+      const epoch = this.cache.currentEpoch();
+      row = (await this.credentials.findSessionCaller(claims.sub, claims.sid, workspaceId)) ?? undefined;
+      if (row && isUsableSession(row) && row.status === UserStatus.Active && row.memberRole !== null) this.cache.set(key, row, epoch);
+    }
+    if (!row || row.userId !== claims.sub || !isUsableSession(row)) {
       throw new AuthException(AuthErrorCode.InvalidToken, 'Session has ended; sign in again');
     }
     assertActive(row);
@@ -50,31 +59,42 @@ export class CredentialResolver {
 
   private async fromApiKey(presented: string, requestedWorkspaceId: string | undefined): Promise<AuthContext> {
     const parsed = parseApiKey(presented);
-    const row = parsed && (await this.credentials.findApiKeyCaller(parsed.prefix));
-    if (!parsed || !row || !secretMatches(parsed.secret, row.secretHash)) {
-      throw new AuthException(AuthErrorCode.InvalidApiKey, 'API key is invalid');
+    if (!parsed) throw invalidKey('API key is invalid');
+    const key = `api-key:${parsed.prefix}`;
+    let row = this.cache.get<ApiKeyCallerRow>(key);
+    if (!row) {
+      const epoch = this.cache.currentEpoch();
+      row = (await this.credentials.findApiKeyCaller(parsed.prefix)) ?? undefined;
+      if (row && !row.revokedAt && row.status === UserStatus.Active && row.memberRole !== null) this.cache.set(key, row, epoch);
     }
-    if (row.revokedAt) throw new AuthException(AuthErrorCode.InvalidApiKey, 'API key has been revoked');
-    if (row.expiresAt && row.expiresAt <= new Date()) throw new AuthException(AuthErrorCode.InvalidApiKey, 'API key has expired');
+    if (!row || !secretMatches(parsed.secret, row.secretHash)) throw invalidKey('API key is invalid');
+    if (row.revokedAt) throw invalidKey('API key has been revoked');
+    if (row.expiresAt && row.expiresAt <= new Date()) throw invalidKey('API key has expired');
     assertActive(row);
-    if (row.memberRole === null) {
-      throw new AuthException(AuthErrorCode.InvalidApiKey, "API key's owner is no longer a member of its workspace");
-    }
+    if (row.memberRole === null) throw invalidKey("API key's owner is no longer a member of its workspace");
     // A key acts in its own workspace only.
     if (requestedWorkspaceId !== undefined && requestedWorkspaceId !== row.workspaceId) throw CommonErrors.notFound('Workspace');
     const context = buildContext(row, row.workspaceId);
     // Narrowed by what the owner may do *now*: a demoted owner's keys shrink with them.
     const keyPermissions = new Set(row.keyPermissions);
     const permissions = new Set([...context.permissions].filter((p) => keyPermissions.has(p)));
-    this.touch(row.keyId, row.lastUsedAt);
+    this.touch(row.keyId);
     const rateLimitTier = row.keyRateLimitTier === RateLimitTier.Unlimited ? RateLimitTier.Unlimited : context.rateLimitTier;
     return { ...context, permissions, apiKeyId: row.keyId, rateLimitTier };
   }
 
-  private touch(keyId: string, lastUsedAt: Date | null): void {
-    if (lastUsedAt && Date.now() - lastUsedAt.getTime() < API_KEY_TOUCH_INTERVAL_MS) return;
+  private touch(keyId: string): void {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(keyId) ?? 0) < API_KEY_TOUCH_INTERVAL_MS) return;
+    this.lastTouched.set(keyId, now);
     this.credentials.touchApiKey(keyId).catch((error: unknown) => this.logger.warn(`Could not record API key use: ${String(error)}`));
   }
+}
+
+const invalidKey = (message: string) => new AuthException(AuthErrorCode.InvalidApiKey, message);
+
+function isUsableSession(row: SessionCallerRow): boolean {
+  return !row.sessionRevokedAt && row.sessionExpiresAt > new Date();
 }
 
 function assertActive(row: CallerRow): void {
@@ -83,9 +103,7 @@ function assertActive(row: CallerRow): void {
 
 function buildContext(row: CallerRow, requestedWorkspaceId: string | null): AuthContext {
   // Asking for a workspace you are not in looks exactly like asking for one that does not exist.
-  if (row.memberRole === null || row.workspaceId === null) {
-    if (requestedWorkspaceId !== null) throw CommonErrors.notFound('Workspace');
-  }
+  if ((row.memberRole === null || row.workspaceId === null) && requestedWorkspaceId !== null) throw CommonErrors.notFound('Workspace');
   const permissions = new Set<Permission>(
     row.memberRole === 'custom' ? (row.customPermissions ?? []) : row.memberRole ? BUILT_IN_ROLE_PERMISSIONS[row.memberRole] : [],
   );
@@ -93,6 +111,12 @@ function buildContext(row: CallerRow, requestedWorkspaceId: string | null): Auth
   return {
     userId: row.userId,
     email: row.email,
+    profile: {
+      name: row.name,
+      personalWorkspaceId: row.personalWorkspaceId,
+      createdAt: row.userCreatedAt,
+      rateLimitTier: row.rateLimitTier,
+    },
     instanceRole: row.instanceRole,
     workspaceId: row.workspaceId ?? '',
     permissions,

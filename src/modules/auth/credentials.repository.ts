@@ -9,6 +9,9 @@ import { InstanceRole, RateLimitTier, UserStatus } from 'src/modules/users/user.
 export interface CallerRow {
   userId: string;
   email: string;
+  name: string;
+  personalWorkspaceId: string | null;
+  userCreatedAt: Date;
   instanceRole: InstanceRole;
   status: UserStatus;
   rateLimitTier: RateLimitTier;
@@ -34,7 +37,8 @@ export interface ApiKeyCallerRow extends CallerRow {
 }
 
 const callerColumns = (workspaceColumn: string) => `
-  u.id AS "userId", u.email, u.instance_role AS "instanceRole", u.status,
+  u.id AS "userId", u.email, u.name, u.personal_workspace_id AS "personalWorkspaceId", u.created_at AS "userCreatedAt",
+  u.instance_role AS "instanceRole", u.status,
   u.rate_limit_tier AS "rateLimitTier", ${workspaceColumn} AS "workspaceId",
   m.role AS "memberRole", r.permissions AS "customPermissions"`;
 

@@ -1,17 +1,23 @@
+import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { InstanceRole, RateLimitTier, User, UserStatus } from 'src/modules/users/user.entity';
 
+registerEnumType(InstanceRole, { name: 'InstanceRole' });
+registerEnumType(UserStatus, { name: 'UserStatus' });
+registerEnumType(RateLimitTier, { name: 'RateLimitTier' });
+
+@ObjectType('User')
 export class UserDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() email: string;
-  @ApiProperty() name: string;
-  @ApiProperty({ enum: InstanceRole, enumName: 'InstanceRole' }) instanceRole: InstanceRole;
-  @ApiProperty({ enum: UserStatus, enumName: 'UserStatus' }) status: UserStatus;
-  @ApiProperty({ enum: RateLimitTier, enumName: 'RateLimitTier' }) rateLimitTier: RateLimitTier;
-  @ApiProperty({ format: 'uuid', nullable: true, type: String }) personalWorkspaceId: string | null;
-  @ApiProperty() createdAt: Date;
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) id: string;
+  @ApiProperty() @Field() email: string;
+  @ApiProperty() @Field() name: string;
+  @ApiProperty({ enum: InstanceRole, enumName: 'InstanceRole' }) @Field(() => InstanceRole) instanceRole: InstanceRole;
+  @ApiProperty({ enum: UserStatus, enumName: 'UserStatus' }) @Field(() => UserStatus) status: UserStatus;
+  @ApiProperty({ enum: RateLimitTier, enumName: 'RateLimitTier' }) @Field(() => RateLimitTier) rateLimitTier: RateLimitTier;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) @Field(() => ID, { nullable: true }) personalWorkspaceId: string | null;
+  @ApiProperty() @Field() createdAt: Date;
 
   static from(user: User): UserDto {
     return {
@@ -27,19 +33,23 @@ export class UserDto {
   }
 }
 
+@ObjectType('UserPage')
 export class UserPageDto {
-  @ApiProperty({ type: [UserDto] }) items: UserDto[];
-  @ApiProperty() total: number;
+  @ApiProperty({ type: [UserDto] }) @Field(() => [UserDto]) items: UserDto[];
+  @ApiProperty() @Field(() => Int) total: number;
 }
 
+@ArgsType()
 export class ListUsersQuery {
   @ApiPropertyOptional({ description: 'Matches email or name, case-insensitive' })
+  @Field({ nullable: true, description: 'Matches email or name, case-insensitive' })
   @IsOptional()
   @IsString()
   @MaxLength(100)
   search?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @Field(() => Int, { defaultValue: 50 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -48,6 +58,7 @@ export class ListUsersQuery {
   limit: number = 50;
 
   @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @Field(() => Int, { defaultValue: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -55,13 +66,16 @@ export class ListUsersQuery {
   offset: number = 0;
 }
 
+@InputType('UpdateUserInput')
 export class UpdateUserAdminDto {
   @ApiPropertyOptional({ enum: InstanceRole, enumName: 'InstanceRole' })
+  @Field(() => InstanceRole, { nullable: true })
   @IsOptional()
   @IsEnum(InstanceRole)
   instanceRole?: InstanceRole;
 
   @ApiPropertyOptional({ enum: RateLimitTier, enumName: 'RateLimitTier' })
+  @Field(() => RateLimitTier, { nullable: true })
   @IsOptional()
   @IsEnum(RateLimitTier)
   rateLimitTier?: RateLimitTier;

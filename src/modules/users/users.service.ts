@@ -33,6 +33,7 @@ export class UsersService {
       if (user.id === auth.userId) throw new UsersException(UsersErrorCode.SelfModification, 'You cannot change your own instance role');
       if (user.instanceRole === InstanceRole.Admin) await this.assertNotLastAdmin();
       await this.users.update(id, { instanceRole: dto.instanceRole });
+      await this.events.emit('access.changed', { reason: 'instance-role' });
       await this.audit.record({
         action: AuditAction.UserRoleChanged,
         actor: auth,
@@ -42,6 +43,7 @@ export class UsersService {
     }
     if (dto.rateLimitTier && dto.rateLimitTier !== user.rateLimitTier) {
       await this.users.update(id, { rateLimitTier: dto.rateLimitTier });
+      await this.events.emit('access.changed', { reason: 'rate-limit-tier' });
       await this.audit.record({
         action: AuditAction.UserRateLimitTierChanged,
         actor: auth,

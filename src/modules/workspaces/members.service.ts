@@ -3,6 +3,7 @@ import { AuthContext } from 'src/common/auth/auth-context';
 import { Permission } from 'src/common/auth/permission.enum';
 import { BuiltInRole, BUILT_IN_ROLE_PERMISSIONS } from 'src/common/auth/roles';
 import { CommonErrors } from 'src/common/errors/app.exception';
+import { AppEvents } from 'src/common/events/app-events';
 import { AuditAction } from 'src/modules/audit/audit-event.entity';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { UsersRepository } from 'src/modules/users/users.repository';
@@ -21,6 +22,7 @@ export class MembersService {
     private readonly workspaces: WorkspacesRepository,
     private readonly users: UsersRepository,
     private readonly audit: AuditService,
+    private readonly events: AppEvents,
   ) {}
 
   list(auth: AuthContext): Promise<MemberDto[]> {
@@ -42,6 +44,13 @@ export class MembersService {
       workspaceId: auth.workspaceId,
       metadata: { ...role },
     });
+    await this.events.emit('workspace.member.changed', {
+      workspaceId: auth.workspaceId,
+      userId: user.id,
+      change: 'added',
+      ...role,
+      actorUserId: auth.userId,
+    });
     return this.requireMemberDto(auth.workspaceId, user.id);
   }
 
@@ -57,6 +66,13 @@ export class MembersService {
       workspaceId: auth.workspaceId,
       metadata: { from: member.role, to: role.role, customRoleId: role.customRoleId },
     });
+    await this.events.emit('workspace.member.changed', {
+      workspaceId: auth.workspaceId,
+      userId,
+      change: 'role-changed',
+      ...role,
+      actorUserId: auth.userId,
+    });
     return this.requireMemberDto(auth.workspaceId, userId);
   }
 
@@ -69,6 +85,14 @@ export class MembersService {
       actor: auth,
       target: { type: 'user', id: userId },
       workspaceId: auth.workspaceId,
+    });
+    await this.events.emit('workspace.member.changed', {
+      workspaceId: auth.workspaceId,
+      userId,
+      change: 'removed',
+      role: null,
+      customRoleId: null,
+      actorUserId: auth.userId,
     });
   }
 

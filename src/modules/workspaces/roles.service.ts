@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuthContext } from 'src/common/auth/auth-context';
 import { WORKSPACE_PERMISSIONS } from 'src/common/auth/permission.enum';
 import { CommonErrors } from 'src/common/errors/app.exception';
+import { AppEvents } from 'src/common/events/app-events';
 import { AuditAction } from 'src/modules/audit/audit-event.entity';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { assertHoldsAll } from 'src/modules/workspaces/members.service';
@@ -15,6 +16,7 @@ export class RolesService {
   constructor(
     private readonly workspaces: WorkspacesRepository,
     private readonly audit: AuditService,
+    private readonly events: AppEvents,
   ) {}
 
   async list(auth: AuthContext): Promise<RoleDto[]> {
@@ -39,6 +41,7 @@ export class RolesService {
     assertHoldsAll(auth, role.permissions);
     const permissions = dto.permissions && checkPermissions(auth, dto.permissions);
     await this.workspaces.updateRole(auth.workspaceId, roleId, { name: dto.name, permissions }).catch(rethrowNameTaken);
+    await this.events.emit('access.changed', { reason: 'role-updated' });
     await this.audit.record({
       action: AuditAction.WorkspaceRoleUpdated,
       actor: auth,
@@ -55,6 +58,7 @@ export class RolesService {
       throw new WorkspacesException(WorkspacesErrorCode.RoleInUse, 'Members still hold this role; reassign them first');
     }
     await this.workspaces.deleteRole(auth.workspaceId, roleId);
+    await this.events.emit('access.changed', { reason: 'role-deleted' });
     await this.audit.record({
       action: AuditAction.WorkspaceRoleDeleted,
       actor: auth,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuthContext } from 'src/common/auth/auth-context';
 import { CommonErrors } from 'src/common/errors/app.exception';
+import { AppEvents } from 'src/common/events/app-events';
 import { AuditAction } from 'src/modules/audit/audit-event.entity';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { CreateWorkspaceDto, UpdateWorkspaceDto, WorkspaceDto } from 'src/modules/workspaces/workspaces.dto';
@@ -16,6 +17,7 @@ export class WorkspacesService {
   constructor(
     private readonly workspaces: WorkspacesRepository,
     private readonly audit: AuditService,
+    private readonly events: AppEvents,
   ) {}
 
   listMine(auth: AuthContext): Promise<WorkspaceDto[]> {
@@ -44,6 +46,7 @@ export class WorkspacesService {
     if (!workspace) throw CommonErrors.notFound('Workspace');
     if (workspace.personal) throw new WorkspacesException(WorkspacesErrorCode.PersonalWorkspace, 'A personal workspace cannot be deleted');
     await this.workspaces.delete(auth.workspaceId);
+    await this.events.emit('access.changed', { reason: 'workspace-deleted' });
     await this.audit.record({
       action: AuditAction.WorkspaceDeleted,
       actor: auth,

@@ -1,11 +1,14 @@
+import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsDate, IsEnum, IsOptional, IsString, Length } from 'class-validator';
 import { Permission } from 'src/common/auth/permission.enum';
 import { ApiKey } from 'src/modules/auth/api-keys/api-key.entity';
 
+@InputType('CreateApiKeyInput')
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'CI pipeline' })
+  @Field()
   @IsString()
   @Length(1, 100)
   name: string;
@@ -16,6 +19,10 @@ export class CreateApiKeyDto {
     isArray: true,
     description: "Defaults to all of the creator's permissions in the workspace; never wider than them",
   })
+  @Field(() => [Permission], {
+    nullable: true,
+    description: "Defaults to all of the creator's permissions in the workspace; never wider than them",
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -23,23 +30,27 @@ export class CreateApiKeyDto {
   permissions?: Permission[];
 
   @ApiPropertyOptional({ description: 'When the key stops working (ISO 8601); must be in the future' })
+  @Field(() => Date, { nullable: true, description: 'When the key stops working; must be in the future' })
   @IsOptional()
   @Type(() => Date)
   @IsDate()
   expiresAt?: Date;
 }
 
+@ObjectType('ApiKey')
 export class ApiKeyDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty() name: string;
-  @ApiProperty({ description: 'Public part of the key, shown to tell keys apart' }) prefix: string;
-  @ApiProperty({ format: 'uuid' }) userId: string;
-  @ApiProperty({ format: 'uuid' }) workspaceId: string;
-  @ApiProperty({ enum: Permission, enumName: 'Permission', isArray: true }) permissions: Permission[];
-  @ApiProperty({ nullable: true, type: Date }) expiresAt: Date | null;
-  @ApiProperty({ nullable: true, type: Date }) revokedAt: Date | null;
-  @ApiProperty({ nullable: true, type: Date }) lastUsedAt: Date | null;
-  @ApiProperty() createdAt: Date;
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) id: string;
+  @ApiProperty() @Field() name: string;
+  @ApiProperty({ description: 'Public part of the key, shown to tell keys apart' })
+  @Field({ description: 'Public part of the key, shown to tell keys apart' })
+  prefix: string;
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) userId: string;
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) workspaceId: string;
+  @ApiProperty({ enum: Permission, enumName: 'Permission', isArray: true }) @Field(() => [Permission]) permissions: Permission[];
+  @ApiProperty({ nullable: true, type: Date }) @Field(() => Date, { nullable: true }) expiresAt: Date | null;
+  @ApiProperty({ nullable: true, type: Date }) @Field(() => Date, { nullable: true }) revokedAt: Date | null;
+  @ApiProperty({ nullable: true, type: Date }) @Field(() => Date, { nullable: true }) lastUsedAt: Date | null;
+  @ApiProperty() @Field() createdAt: Date;
 
   static from(key: ApiKey): ApiKeyDto {
     return {
@@ -57,7 +68,9 @@ export class ApiKeyDto {
   }
 }
 
+@ObjectType('CreatedApiKey')
 export class CreatedApiKeyDto extends ApiKeyDto {
   @ApiProperty({ description: 'The full key. It is shown only in this response; store it now' })
+  @Field({ description: 'The full key. It is shown only in this response; store it now' })
   key: string;
 }

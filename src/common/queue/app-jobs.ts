@@ -1,0 +1,10 @@
+import { JOB_QUEUES, JobName } from 'src/common/queue/queue.constants';
+import type { MaintenanceRunJob } from 'src/modules/maintenance/jobs/maintenance-run.job';
+
+/** Payload of each job; a job missing here fails to compile below. */
+interface JobPayloads {
+  [JobName.MaintenanceRun]: MaintenanceRunJob;
+}
+
+/** The app's jobs as the queue sees them: name -> queue and payload. */
+export type AppJobs = { [N in JobName]: { queue: (typeof JOB_QUEUES)[N]; payload: JobPayloads[N] } };

@@ -1,0 +1,14 @@
+/** Every durable queue. A queue is a unit of worker concurrency and of Redis keys. */
+export enum QueueName {
+  Maintenance = 'maintenance',
+}
+
+/** Every job. Its payload type lives in the owning module's `*.job.ts` (see app-jobs.ts). */
+export enum JobName {
+  MaintenanceRun = 'maintenance.run',
+}
+
+/** Which queue carries each job. */
+export const JOB_QUEUES = {
+  [JobName.MaintenanceRun]: QueueName.Maintenance,
+} as const satisfies Record<JobName, QueueName>;

@@ -1,0 +1,16 @@
+import type { AuditEventDto } from 'src/modules/audit/audit-events.dto';
+import type { WorkspaceMemberChangeDto } from 'src/modules/workspaces/workspaces.dto';
+
+/**
+ * Every live topic with its payload, one map for the whole app (like `AppEventMap`).
+ * A module adding a subscription adds its topic here; a topic may be narrowed by a scope
+ * (usually the workspace id) when published and subscribed.
+ */
+export interface PubSubTopics {
+  /** Every audit record, instance-wide. */
+  'audit-event-recorded': AuditEventDto;
+  /** Scoped by workspace id. */
+  'workspace-member-changed': WorkspaceMemberChangeDto;
+}
+
+export type PubSubTopic = keyof PubSubTopics;
