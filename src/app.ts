@@ -35,8 +35,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useLogger(app.get(Logger));
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onSend', async (request, reply) => {
+  // Set on arrival with a callback hook: an async onSend hook costs a promise per response.
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   if (config.hasRole('api')) setupOpenApi(app);
   // Socket.IO shares Fastify's Node server; with REDIS_URL its rooms span every replica.

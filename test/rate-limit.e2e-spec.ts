@@ -157,8 +157,14 @@ describe('rate limits: authenticated callers', () => {
       expect((await api.get('/api/v1/auth/me', { apiKey: key.body.key })).status).toBe(200);
     }
 
+    // A key created while its owner was unlimited must not keep that tier after a demotion.
+    const keyWhileUnlimited = await api.post('/api/v1/api-keys', { name: 'made while unlimited' }, { token: dave.accessToken });
+    expect(keyWhileUnlimited.status).toBe(201);
+
     const demote = await api.patch(`/api/v1/admin/users/${dave.user.id}`, { rateLimitTier: 'standard' }, { token: admin.accessToken });
     expect(demote.status).toBe(200);
+    const viaNewKey = await api.get('/api/v1/auth/me', { apiKey: keyWhileUnlimited.body.key });
+    expect(viaNewKey.headers.get('x-ratelimit-limit')).toBe(String(LIMIT));
     // Unlimited requests were not counted: dave resumes where he was (2 of 4 spent).
     expect(remaining(await api.get('/api/v1/auth/me', { token: dave.accessToken }))).toBe(1);
     expect(remaining(await api.get('/api/v1/auth/me', { token: dave.accessToken }))).toBe(0);

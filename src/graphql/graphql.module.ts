@@ -1,11 +1,9 @@
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { AppConfig } from 'src/config/app-config';
 import { apolloOptions } from 'src/graphql/graphql-options';
 import { GraphqlWsServer } from 'src/graphql/graphql-ws.server';
-import { SubscriptionAccessInterceptor } from 'src/graphql/subscription-access.interceptor';
 import { AuthModule } from 'src/modules/auth/auth.module';
 
 /**
@@ -22,6 +20,6 @@ import { AuthModule } from 'src/modules/auth/auth.module';
       useFactory: apolloOptions,
     }),
   ],
-  providers: [GraphqlWsServer, { provide: APP_INTERCEPTOR, useClass: SubscriptionAccessInterceptor }],
+  providers: [GraphqlWsServer],
 })
 export class GraphqlModule {}

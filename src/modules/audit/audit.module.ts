@@ -1,3 +1,4 @@
+import { AuthModule } from 'src/modules/auth/auth.module';
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { PubSubModule } from 'src/graphql/pubsub.module';
@@ -10,7 +11,7 @@ import { AuditService } from 'src/modules/audit/audit.service';
 /** Global: every module records security events through `AuditService`. */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent]), PubSubModule],
+  imports: [TypeOrmModule.forFeature([AuditEvent]), PubSubModule, AuthModule],
   controllers: [AuditController],
   providers: [AuditRepository, AuditService, AuditResolver],
   // The repository too, for the scheduler's retention pass (maintenance module).

@@ -1,4 +1,5 @@
-import { Args, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { AuthorizedSubscription } from 'src/graphql/subscription-access.interceptor';
+import { Args, Query, Resolver } from '@nestjs/graphql';
 import { Authenticated } from 'src/common/auth/auth.decorator';
 import { Permission } from 'src/common/auth/permission.enum';
 import { PubSubService } from 'src/graphql/pubsub.service';
@@ -18,7 +19,7 @@ export class AuditResolver {
     return this.audit.list(query);
   }
 
-  @Subscription(() => AuditEventDto, {
+  @AuthorizedSubscription(() => AuditEventDto, {
     description: 'Every audit record as it is written, on any replica; instance administrators only',
     resolve: (event: AuditEventDto) => event,
   })

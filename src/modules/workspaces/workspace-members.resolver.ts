@@ -1,5 +1,6 @@
+import { AuthorizedSubscription } from 'src/graphql/subscription-access.interceptor';
 import { ParseUUIDPipe } from '@nestjs/common';
-import { Args, ID, Mutation, Query, Resolver, Subscription } from '@nestjs/graphql';
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { Auth, Authenticated } from 'src/common/auth/auth.decorator';
 import { AuthContext } from 'src/common/auth/auth-context';
 import { Permission } from 'src/common/auth/permission.enum';
@@ -49,7 +50,7 @@ export class WorkspaceMembersResolver {
     return true;
   }
 
-  @Subscription(() => WorkspaceMemberChangeDto, {
+  @AuthorizedSubscription(() => WorkspaceMemberChangeDto, {
     description: 'Members added, re-roled or removed in the workspace; only its members may listen',
     resolve: (change: WorkspaceMemberChangeDto) => change,
   })

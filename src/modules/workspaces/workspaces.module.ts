@@ -1,3 +1,4 @@
+import { AuthModule } from 'src/modules/auth/auth.module';
 import { Module } from '@nestjs/common';
 import { PubSubModule } from 'src/graphql/pubsub.module';
 import { UsersModule } from 'src/modules/users/users.module';
@@ -14,7 +15,7 @@ import { WorkspacesRepository } from 'src/modules/workspaces/workspaces.reposito
 import { WorkspacesService } from 'src/modules/workspaces/workspaces.service';
 
 @Module({
-  imports: [UsersModule, PubSubModule],
+  imports: [UsersModule, PubSubModule, AuthModule],
   controllers: [WorkspacesController, WorkspaceMembersController, WorkspaceRolesController],
   providers: [
     WorkspacesRepository,

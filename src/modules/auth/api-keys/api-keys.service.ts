@@ -10,6 +10,7 @@ import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto } from 'src/modules/auth/a
 import { ApiKeysRepository } from 'src/modules/auth/api-keys/api-keys.repository';
 import { AuthErrorCode, AuthException } from 'src/modules/auth/auth.exception';
 import { sha256Hex } from 'src/modules/auth/tokens/opaque-token';
+import { RateLimitTier } from 'src/modules/users/user.entity';
 
 @Injectable()
 export class ApiKeysService {
@@ -34,7 +35,8 @@ export class ApiKeysService {
       userId: auth.userId,
       workspaceId: auth.workspaceId,
       permissions,
-      rateLimitTier: auth.rateLimitTier,
+      // A key follows its owner's current tier; only an explicit key-level grant lifts it.
+      rateLimitTier: RateLimitTier.Standard,
       expiresAt: dto.expiresAt ?? null,
     });
     await this.audit.record({
