@@ -30,6 +30,11 @@ export const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  /** Buffer cache of the embedded database (ignored with DATABASE_URL). */
+  EMBEDDED_DB_SHARED_BUFFERS: z
+    .string()
+    .regex(/^\d+(kB|MB|GB)$/, 'a size such as 32MB')
+    .default('16MB'),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
   /** Prepended to every key this app writes to Redis, so several deployments (or test runs) can share one server. */
   REDIS_KEY_PREFIX: z
@@ -126,6 +131,7 @@ export class AppConfig {
   readonly host: string;
   readonly dataDir: string;
   readonly databaseUrl?: string;
+  readonly embeddedDbSharedBuffers: string;
   readonly redisUrl?: string;
   readonly redisKeyPrefix: string;
   readonly natsUrl?: string;
@@ -151,6 +157,7 @@ export class AppConfig {
     this.host = env.HOST;
     this.dataDir = resolve(env.DATA_DIR);
     this.databaseUrl = env.DATABASE_URL;
+    this.embeddedDbSharedBuffers = env.EMBEDDED_DB_SHARED_BUFFERS;
     this.redisUrl = env.REDIS_URL;
     this.redisKeyPrefix = env.REDIS_KEY_PREFIX;
     this.natsUrl = env.NATS_URL;

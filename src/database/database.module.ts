@@ -13,7 +13,9 @@ export const EMBEDDED_POSTGRES = Symbol('EMBEDDED_POSTGRES');
       provide: EMBEDDED_POSTGRES,
       inject: [AppConfig],
       useFactory: (config: AppConfig): Promise<EmbeddedPostgres> | null =>
-        config.isEmbeddedDatabase ? EmbeddedPostgres.start({ dataDir: config.dataDir, maxConnections: POOL_SIZE }) : null,
+        config.isEmbeddedDatabase
+          ? EmbeddedPostgres.start({ dataDir: config.dataDir, maxConnections: POOL_SIZE, sharedBuffers: config.embeddedDbSharedBuffers })
+          : null,
     },
   ],
   exports: [EMBEDDED_POSTGRES],

@@ -10,6 +10,7 @@ import lockfile from 'proper-lockfile';
 /** Unix socket paths are capped at ~107 bytes by the kernel; beyond that we use loopback TCP. */
 const MAX_UNIX_SOCKET_PATH = 100;
 const SOCKET_FILE = '.s.PGSQL.5432';
+export const DEFAULT_SHARED_BUFFERS = '16MB';
 
 export class DataDirLockedError extends Error {
   constructor(dir: string) {
@@ -25,6 +26,11 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Pool connections the app will open; the socket server must accept at least this many. */
   maxConnections: number;
+  /**
+   * PostgreSQL's buffer cache inside the WASM heap. PostgreSQL's 128MB default is most of
+   * an idle process's memory; 16MB serves an embedded deployment's working set.
+   */
+  sharedBuffers?: string;
 }
 
 export interface PgConnectionOptions {
@@ -58,7 +64,11 @@ export class EmbeddedPostgres {
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     const releaseLock = await acquireOwnership(folder);
     try {
-      const db = await PGlite.create({ dataDir: folder, extensions: { vector, pgcrypto } });
+      const db = await PGlite.create({
+        dataDir: folder,
+        extensions: { vector, pgcrypto },
+        startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.sharedBuffers ?? DEFAULT_SHARED_BUFFERS}`],
+      });
       await db.exec('CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pgcrypto;');
       const { server, connection } = await serve(db, options);
       return new EmbeddedPostgres(db, server, releaseLock, connection);
