@@ -215,6 +215,22 @@ describe('realtime (embedded database)', () => {
     expect(again.data.statusCode).toBe(401);
   });
 
+  it("disconnects a session's sockets on logout, and only that session's", async () => {
+    const carol = await api.register('carol-logout@example.com');
+    const otherLogin = await api.post('/api/v1/auth/login', { email: 'carol-logout@example.com', password: carol.password });
+    const loggingOut = await connect(testApp.baseUrl, { auth: { token: carol.accessToken } });
+    const stays = await connect(testApp.baseUrl, { auth: { token: otherLogin.body.accessToken } });
+    const revoked = next(loggingOut, 'session.revoked');
+    const disconnected = next<string>(loggingOut, 'disconnect');
+
+    expect((await api.post('/api/v1/auth/logout', undefined, { token: carol.accessToken })).status).toBe(204);
+
+    expect(await revoked).toEqual({ reason: 'session-ended', message: 'The session of this connection has ended; sign in again' });
+    expect(await disconnected).toBe('io server disconnect');
+    await settle(stays);
+    expect(stays.connected).toBe(true);
+  });
+
   it("disconnects only the revoked API key's sockets", async () => {
     const owner = await api.register('key-owner@example.com');
     const key = await api.post('/api/v1/api-keys', { name: 'short-lived' }, { token: owner.accessToken });

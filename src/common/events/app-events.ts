@@ -9,6 +9,8 @@ export interface AppEventMap {
   'user.suspended': { userId: string };
   'user.reactivated': { userId: string };
   'api-key.revoked': { keyId: string; userId: string; workspaceId: string };
+  /** A login session ended (logout, refresh-token reuse): its tokens and sockets stop now. */
+  'session.ended': { sessionId: string; userId: string; reason: 'logout' | 'refresh-token-reuse' };
   /** Anything else that can change what a caller may do (instance role, custom role permissions, workspace deleted). */
   'access.changed': { reason: string };
   /** A membership was added, re-roled or removed; `role` is the new one (null when removed). */

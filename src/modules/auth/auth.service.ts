@@ -96,7 +96,7 @@ export class AuthService {
   }
 
   async logout(auth: AuthContext, client: ClientInfo): Promise<void> {
-    if (auth.sessionId) await this.tokens.endSession(auth.sessionId);
+    if (auth.sessionId) await this.tokens.endSession(auth.sessionId, auth.userId);
     await this.audit.record({
       action: AuditAction.Logout,
       actor: auth,

@@ -9,6 +9,8 @@ export const REALTIME_NAMESPACE = '/realtime';
 export enum RevocationReason {
   AccountSuspended = 'account-suspended',
   ApiKeyRevoked = 'api-key-revoked',
+  /** The login session behind the connection's token ended (logout or a stolen refresh token). */
+  SessionEnded = 'session-ended',
   /** Removed from the workspace or given another role: reconnect to act with the new permissions. */
   WorkspaceAccessChanged = 'workspace-access-changed',
 }
@@ -96,12 +98,14 @@ export const rooms = {
   workspace: (workspaceId: string) => `workspace:${workspaceId}`,
   workspacePermission: (workspaceId: string, permission: Permission) => `workspace:${workspaceId}#${permission}`,
   apiKey: (keyId: string) => `api-key:${keyId}`,
+  session: (sessionId: string) => `session:${sessionId}`,
 };
 
 /** Rooms a connection joins: its user, its API key, its workspace and one per gated permission it holds. */
 export function roomsFor(auth: AuthContext): string[] {
   const joined = [rooms.user(auth.userId)];
   if (auth.apiKeyId) joined.push(rooms.apiKey(auth.apiKeyId));
+  if (auth.sessionId) joined.push(rooms.session(auth.sessionId));
   if (auth.workspaceId) {
     joined.push(rooms.workspace(auth.workspaceId));
     const gated = new Set(Object.values(WORKSPACE_EVENT_PERMISSIONS).filter((permission) => permission !== null));

@@ -26,6 +26,13 @@ export class RealtimeListener {
     );
   }
 
+  @OnAppEvent('session.ended')
+  onSessionEnded({ sessionId }: AppEventMap['session.ended']): void {
+    this.safely(() =>
+      this.realtime.disconnectSession(sessionId, RevocationReason.SessionEnded, 'The session of this connection has ended; sign in again'),
+    );
+  }
+
   @OnAppEvent('workspace.member.changed')
   onMemberChanged(event: AppEventMap['workspace.member.changed']): void {
     this.safely(() => {

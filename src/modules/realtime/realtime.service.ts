@@ -48,6 +48,10 @@ export class RealtimeService {
     this.revoke({ room: rooms.apiKey(keyId), reason, message });
   }
 
+  disconnectSession(sessionId: string, reason: RevocationReason, message: string): void {
+    this.revoke({ room: rooms.session(sessionId), reason, message });
+  }
+
   /** The user's connections acting in this workspace; their other workspaces are untouched. */
   disconnectUserInWorkspace(userId: string, workspaceId: string, reason: RevocationReason, message: string): void {
     this.revoke({ room: rooms.user(userId), workspaceId, reason, message });

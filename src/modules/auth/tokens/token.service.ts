@@ -3,6 +3,7 @@ import { createSecretKey } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AppConfig } from 'src/config/app-config';
+import { AppEvents } from 'src/common/events/app-events';
 import { AccessCache } from 'src/modules/auth/access-cache.service';
 import { AuthErrorCode, AuthException } from 'src/modules/auth/auth.exception';
 import { randomSecret, secretMatches, sha256Hex } from 'src/modules/auth/tokens/opaque-token';
@@ -52,6 +53,7 @@ export class TokenService {
     private readonly config: AppConfig,
     private readonly sessions: SessionsRepository,
     private readonly accessCache: AccessCache,
+    private readonly events: AppEvents,
   ) {
     this.key = createSecretKey(Buffer.from(config.jwtSecret)) as unknown as Buffer;
   }
@@ -78,7 +80,7 @@ export class TokenService {
     const { session } = stored;
     if (session.revokedAt || session.expiresAt <= new Date() || stored.expiresAt <= new Date()) throw invalidRefresh();
     if (stored.usedAt) {
-      await this.revoke(session.id, 'refresh-token-reuse');
+      await this.revoke(session.id, session.userId, 'refresh-token-reuse');
       throw new RefreshTokenReusedError(session.userId, session.id);
     }
     const secret = randomSecret();
@@ -88,23 +90,14 @@ export class TokenService {
       expiresAt: session.expiresAt,
     });
     if (!successor) {
-      await this.revoke(session.id, 'refresh-token-reuse');
+      await this.revoke(session.id, session.userId, 'refresh-token-reuse');
       throw new RefreshTokenReusedError(session.userId, session.id);
     }
     return { tokens: await this.pair(session.userId, session.id, `rt_${successor.id}.${secret}`), userId: session.userId };
   }
 
-  /** Ends the session a refresh token belongs to; unknown tokens are ignored (idempotent). */
-  async endSessionByRefreshToken(presented: string): Promise<{ userId: string; sessionId: string } | null> {
-    const parsed = parseRefreshToken(presented);
-    const stored = parsed && (await this.sessions.findRefreshToken(parsed.id));
-    if (!parsed || !stored || !secretMatches(parsed.secret, stored.secretHash)) return null;
-    await this.revoke(stored.sessionId, 'logout');
-    return { userId: stored.session.userId, sessionId: stored.sessionId };
-  }
-
-  async endSession(sessionId: string): Promise<void> {
-    await this.revoke(sessionId, 'logout');
+  async endSession(sessionId: string, userId: string): Promise<void> {
+    await this.revoke(sessionId, userId, 'logout');
   }
 
   async endAllSessions(userId: string, reason: string): Promise<number> {
@@ -113,9 +106,10 @@ export class TokenService {
     return count;
   }
 
-  private async revoke(sessionId: string, reason: string): Promise<void> {
+  private async revoke(sessionId: string, userId: string, reason: 'logout' | 'refresh-token-reuse'): Promise<void> {
     await this.sessions.revoke(sessionId, reason);
     await this.accessCache.invalidate();
+    await this.events.emit('session.ended', { sessionId, userId, reason });
   }
 
   /**
