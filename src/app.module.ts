@@ -14,6 +14,8 @@ import { DatabaseModule } from 'src/database/database.module';
 import { GraphqlModule } from 'src/graphql/graphql.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
+import { ModelRouterModule } from 'src/modules/model-router/model-router.module';
+import { ModelRegistryModule } from 'src/modules/model-router/registry/model-registry.module';
 import { MaintenanceModule } from 'src/modules/maintenance/maintenance.module';
 import { AccessGuard } from 'src/modules/rate-limit/access.guard';
 import { RateLimitModule } from 'src/modules/rate-limit/rate-limit.module';
@@ -25,8 +27,9 @@ import { WorkspacesModule } from 'src/modules/workspaces/workspaces.module';
 
 /** Feature modules each role brings; infrastructure below is loaded by every process. */
 const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
-  api: [AuthModule, UsersModule, WorkspacesModule, SettingsModule, RealtimeModule, GraphqlModule, SystemModule],
+  api: [AuthModule, UsersModule, WorkspacesModule, SettingsModule, RealtimeModule, GraphqlModule, SystemModule, ModelRegistryModule],
   scheduler: [MaintenanceModule],
+  router: [ModelRouterModule],
 };
 
 @Module({})

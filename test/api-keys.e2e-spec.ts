@@ -63,14 +63,22 @@ describe('API keys', () => {
     expect(wider.body.code).toBe('AUTH_PERMISSION_ESCALATION');
 
     const key = (await api.post('/api/v1/api-keys', { name: 'all mine' }, { token: member.accessToken, workspaceId: teamId })).body;
-    expect(key.permissions).toEqual(['api-key.create', 'api-key.read', 'api-key.revoke', 'member.read', 'role.read', 'workspace.read']);
+    expect(key.permissions).toEqual([
+      'api-key.create',
+      'api-key.read',
+      'api-key.revoke',
+      'member.read',
+      'model.read',
+      'role.read',
+      'workspace.read',
+    ]);
     const minted = await api.post('/api/v1/api-keys', { name: 'child' }, { apiKey: key.key });
     expect(minted.status).toBe(403);
     expect(minted.body.code).toBe('AUTH_API_KEY_NOT_ALLOWED');
 
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'viewer' }, { token: admin.accessToken });
     const me = await api.get('/api/v1/auth/me', { apiKey: key.key });
-    expect(me.body.permissions).toEqual(['member.read', 'role.read', 'workspace.read']);
+    expect(me.body.permissions).toEqual(['member.read', 'model.read', 'role.read', 'workspace.read']);
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'member' }, { token: admin.accessToken });
   });
 

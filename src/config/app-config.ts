@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ALL_ROLES, GremlinsRole } from 'src/config/roles';
@@ -101,6 +101,59 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((value) => value === 'true' || value === '1'),
+
+  /** Ollama nodes, comma-separated base URLs. */
+  OLLAMA_URLS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const urls = value
+        .split(',')
+        .map((url) => url.trim())
+        .filter(Boolean);
+      for (const url of urls) {
+        if (!/^https?:\/\/[^/\s]+\/?$/.test(url)) {
+          ctx.addIssue({ code: 'custom', message: `"${url}" must be an http(s) base URL such as http://gpu-1:11434` });
+          return z.NEVER;
+        }
+      }
+      return urls;
+    }),
+  /** `host:port` of a headless Service whose A records are Ollama nodes; re-resolved periodically. */
+  OLLAMA_DNS: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine((value) => value === undefined || /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value), {
+      message: 'must be host or host:port',
+    }),
+  OLLAMA_DNS_REFRESH_MS: positiveInt(15_000),
+  OLLAMA_HEALTH_INTERVAL_MS: positiveInt(10_000),
+  OLLAMA_PS_INTERVAL_MS: positiveInt(5_000),
+  OLLAMA_PROBE_TIMEOUT_MS: positiveInt(3_000),
+  /** Concurrent requests per node and model, like OLLAMA_NUM_PARALLEL on the node. */
+  OLLAMA_NODE_MODEL_CONCURRENCY: positiveInt(1),
+  ROUTER_QUEUE_MAX: z.coerce.number().int().min(0).default(100),
+  ROUTER_QUEUE_TIMEOUT_MS: positiveInt(30_000),
+  ROUTER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  ROUTER_FIRST_TOKEN_TIMEOUT_MS: positiveInt(60_000),
+  ROUTER_CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
+  ROUTER_CIRCUIT_OPEN_MS: positiveInt(30_000),
+  /** A GGUF file served in-process by node-llama-cpp (the `llama-cpp` provider); unset disables it. */
+  LLAMA_MODEL_PATH: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine((value) => value === undefined || (value.toLowerCase().endsWith('.gguf') && existsSync(value) && statSync(value).isFile()), {
+      message: 'must be the path of an existing .gguf file',
+    }),
+  /** CPU threads for llama.cpp; more than the cores you can spare slows everything down. */
+  LLAMA_THREADS: positiveInt(1),
+  /** Context window in tokens; unset uses the model's own (capped by available memory). */
+  LLAMA_CONTEXT_SIZE: z.coerce.number().int().positive().optional(),
+  /** Requests generated at once by the in-process model; more share the same context memory. */
+  LLAMA_MAX_SEQUENCES: positiveInt(1),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -125,6 +178,29 @@ export interface OidcConfig {
 }
 
 /** The typed configuration every provider receives by injecting `AppConfig`. */
+export interface RouterConfig {
+  ollamaUrls: string[];
+  ollamaDns?: string;
+  dnsRefreshMs: number;
+  healthIntervalMs: number;
+  psIntervalMs: number;
+  probeTimeoutMs: number;
+  modelConcurrency: number;
+  queueMax: number;
+  queueTimeoutMs: number;
+  maxAttempts: number;
+  firstTokenTimeoutMs: number;
+  circuit: { failureThreshold: number; openMs: number };
+}
+
+/** The in-process llama.cpp model, present only when LLAMA_MODEL_PATH is set. */
+export interface LlamaCppConfig {
+  modelPath: string;
+  threads: number;
+  contextSize?: number;
+  maxSequences: number;
+}
+
 export class AppConfig {
   readonly nodeEnv: ParsedEnv['NODE_ENV'];
   readonly port: number;
@@ -150,6 +226,8 @@ export class AppConfig {
   readonly trustProxy: boolean;
   readonly publicUrl: string;
   readonly oidc?: OidcConfig;
+  readonly router: RouterConfig;
+  readonly llamaCpp?: LlamaCppConfig;
 
   constructor(env: ParsedEnv, jwtSecret: string) {
     this.nodeEnv = env.NODE_ENV;
@@ -181,6 +259,28 @@ export class AppConfig {
       authenticatedPerHour: env.RATE_LIMIT_AUTHENTICATED_PER_HOUR,
     };
     this.trustProxy = env.TRUST_PROXY;
+    this.router = {
+      ollamaUrls: env.OLLAMA_URLS,
+      ollamaDns: env.OLLAMA_DNS,
+      dnsRefreshMs: env.OLLAMA_DNS_REFRESH_MS,
+      healthIntervalMs: env.OLLAMA_HEALTH_INTERVAL_MS,
+      psIntervalMs: env.OLLAMA_PS_INTERVAL_MS,
+      probeTimeoutMs: env.OLLAMA_PROBE_TIMEOUT_MS,
+      modelConcurrency: env.OLLAMA_NODE_MODEL_CONCURRENCY,
+      queueMax: env.ROUTER_QUEUE_MAX,
+      queueTimeoutMs: env.ROUTER_QUEUE_TIMEOUT_MS,
+      maxAttempts: env.ROUTER_MAX_ATTEMPTS,
+      firstTokenTimeoutMs: env.ROUTER_FIRST_TOKEN_TIMEOUT_MS,
+      circuit: { failureThreshold: env.ROUTER_CIRCUIT_FAILURE_THRESHOLD, openMs: env.ROUTER_CIRCUIT_OPEN_MS },
+    };
+    if (env.LLAMA_MODEL_PATH) {
+      this.llamaCpp = {
+        modelPath: env.LLAMA_MODEL_PATH,
+        threads: env.LLAMA_THREADS,
+        contextSize: env.LLAMA_CONTEXT_SIZE,
+        maxSequences: env.LLAMA_MAX_SEQUENCES,
+      };
+    }
     this.publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
     if (env.OIDC_ISSUER_URL && env.OIDC_CLIENT_ID) {
       this.oidc = {

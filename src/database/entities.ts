@@ -2,6 +2,8 @@ import { ApiKey } from 'src/modules/auth/api-keys/api-key.entity';
 import { RefreshToken } from 'src/modules/auth/tokens/refresh-token.entity';
 import { Session } from 'src/modules/auth/tokens/session.entity';
 import { AuditEvent } from 'src/modules/audit/audit-event.entity';
+import { LlmUpstream } from 'src/modules/model-router/registry/llm-upstream.entity';
+import { Model } from 'src/modules/model-router/registry/model.entity';
 import { InstanceSetting } from 'src/modules/settings/instance-setting.entity';
 import { User } from 'src/modules/users/user.entity';
 import { WorkspaceMember } from 'src/modules/workspaces/workspace-member.entity';
@@ -12,4 +14,16 @@ import { Workspace } from 'src/modules/workspaces/workspace.entity';
  * Every entity of the app. TypeORM needs the full list (not per-module globs) so that the
  * migration generator and the drift test see exactly what the running app sees.
  */
-export const ENTITIES = [User, Workspace, WorkspaceMember, WorkspaceRole, Session, RefreshToken, ApiKey, AuditEvent, InstanceSetting];
+export const ENTITIES = [
+  User,
+  Workspace,
+  WorkspaceMember,
+  WorkspaceRole,
+  Session,
+  RefreshToken,
+  ApiKey,
+  AuditEvent,
+  InstanceSetting,
+  LlmUpstream,
+  Model,
+];

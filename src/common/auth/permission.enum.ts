@@ -17,6 +17,7 @@ export enum Permission {
   ApiKeyRead = 'api-key.read',
   ApiKeyCreate = 'api-key.create',
   ApiKeyRevoke = 'api-key.revoke',
+  ModelRead = 'model.read',
 
   // Instance-scoped: only instance administrators hold these.
   AdminUserRead = 'admin.user.read',
@@ -24,6 +25,7 @@ export enum Permission {
   AdminAuditRead = 'admin.audit.read',
   AdminSettingsManage = 'admin.settings.manage',
   AdminSystemManage = 'admin.system.manage',
+  AdminModelManage = 'admin.model.manage',
 }
 
 export const INSTANCE_PERMISSIONS: readonly Permission[] = [
@@ -32,6 +34,7 @@ export const INSTANCE_PERMISSIONS: readonly Permission[] = [
   Permission.AdminAuditRead,
   Permission.AdminSettingsManage,
   Permission.AdminSystemManage,
+  Permission.AdminModelManage,
 ];
 
 export const WORKSPACE_PERMISSIONS: readonly Permission[] = Object.values(Permission).filter(

@@ -7,7 +7,7 @@ export enum BuiltInRole {
   Viewer = 'viewer',
 }
 
-const VIEWER: Permission[] = [Permission.WorkspaceRead, Permission.MemberRead, Permission.RoleRead];
+const VIEWER: Permission[] = [Permission.WorkspaceRead, Permission.MemberRead, Permission.RoleRead, Permission.ModelRead];
 const MEMBER: Permission[] = [...VIEWER, Permission.ApiKeyRead, Permission.ApiKeyCreate, Permission.ApiKeyRevoke];
 const ADMIN: Permission[] = [...MEMBER, Permission.WorkspaceUpdate, Permission.MemberManage, Permission.RoleManage];
 

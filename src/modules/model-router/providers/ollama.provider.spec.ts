@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ChatChunk, ProviderError } from 'src/modules/model-router/providers/llm-provider';
+import { OllamaProvider } from 'src/modules/model-router/providers/ollama.provider';
+import { OllamaTestServer } from 'test/support/ollama-test-server';
+
+const MODEL = 'llama3.2:3b';
+let server: OllamaTestServer;
+
+async function start(): Promise<OllamaProvider> {
+  server = await new OllamaTestServer({ models: [MODEL, 'nomic-embed-text'], loaded: [MODEL] }).start();
+  return new OllamaProvider({ host: `${server.url}/`, probeTimeoutMs: 200 });
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProviderError);
+    return error as ProviderError;
+  }
+  throw new Error('expected a failure');
+}
+
+async function drain(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
+  const chunks: ChatChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+afterEach(async () => {
+  await server.stop();
+});
+
+describe('OllamaProvider', () => {
+  it('streams chat chunks with usage on the final one', async () => {
+    const provider = await start();
+    expect(provider.id).toBe(`ollama:${server.url}`);
+    const chunks = await drain(
+      provider.chatStream({ model: MODEL, messages: [{ role: 'user', content: 'hi there you' }], temperature: 0 }),
+    );
+    expect(chunks.map((c) => c.content).join('')).toBe('hi there you');
+    expect(chunks.at(-1)).toMatchObject({ done: true, finishReason: 'stop', usage: { promptTokens: 3, completionTokens: 3 } });
+    expect(chunks.slice(0, -1).every((c) => !c.done)).toBe(true);
+  });
+
+  it('answers non-streaming chat, embed, tags, ps and version', async () => {
+    const provider = await start();
+    await expect(provider.chat({ model: MODEL, messages: [{ role: 'user', content: 'a b' }] })).resolves.toMatchObject({
+      content: 'a b',
+      finishReason: 'stop',
+    });
+    expect((await provider.listLoaded()).map((m) => m.name)).toEqual([MODEL]);
+    await expect(provider.embed({ model: 'nomic-embed-text', input: ['abc', 'de'] })).resolves.toEqual({
+      embeddings: [
+        [3, 1, 0],
+        [2, 1, 0],
+      ],
+      usage: { promptTokens: 2 },
+    });
+    expect((await provider.listModels()).map((m) => m.name)).toEqual([MODEL, 'nomic-embed-text']);
+    await expect(provider.ping()).resolves.toBeUndefined();
+  });
+
+  it('maps 503 to a retryable error and an unknown model (404) to a non-retryable one', async () => {
+    const provider = await start();
+    const missing = await failure(provider.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }));
+    expect(missing).toMatchObject({ retryable: false, status: 404 });
+    server.faults.status503 = true;
+    const busy = await failure(drain(provider.chatStream({ model: MODEL, messages: [{ role: 'user', content: 'x' }] })));
+    expect(busy).toMatchObject({ retryable: true, status: 503 });
+  });
+
+  it('maps a refused connection and a probe timeout to retryable errors', async () => {
+    const provider = await start();
+    server.faults.latencyMs = 500;
+    expect(await failure(provider.ping())).toMatchObject({ retryable: true });
+    server.faults.latencyMs = 0;
+    await server.stop();
+    expect(await failure(provider.ping())).toMatchObject({ retryable: true });
+  });
+
+  it('throws a retryable error when the connection drops mid-stream', async () => {
+    const provider = await start();
+    server.faults.dropAfterChunks = 1;
+    server.faults.interChunkDelayMs = 20;
+    const received: string[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const chunk of provider.chatStream({ model: MODEL, messages: [{ role: 'user', content: 'one two three' }] }))
+          received.push(chunk.content);
+      })(),
+    );
+    expect(received).toEqual(['one']);
+    expect(error.retryable).toBe(true);
+  });
+
+  it('stops the upstream stream when the caller aborts', async () => {
+    const provider = await start();
+    server.faults.interChunkDelayMs = 30;
+    const controller = new AbortController();
+    const iterator = provider
+      .chatStream({ model: MODEL, messages: [{ role: 'user', content: 'a b c d e f' }] }, controller.signal)
+      [Symbol.asyncIterator]();
+    await iterator.next();
+    controller.abort();
+    expect(await failure(iterator.next())).toMatchObject({ retryable: false });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(server.active).toBe(0);
+  });
+});

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from 'src/config/app-config';
+import { OpenAiCompatibleProvider } from 'src/modules/model-router/providers/openai-compatible.provider';
+import { CreateUpstreamDto, UpdateUpstreamDto, UpstreamDto } from 'src/modules/model-router/registry/dto/upstreams.dto';
+import { LlmUpstream } from 'src/modules/model-router/registry/llm-upstream.entity';
+import { ModelRegistryErrorCode, ModelRegistryException } from 'src/modules/model-router/registry/model-registry.exception';
+import { isUniqueViolation, ModelRegistryRepository } from 'src/modules/model-router/registry/model-registry.repository';
+import { SecretBox } from 'src/modules/model-router/registry/secret-box';
+import { checkUpstreamUrl } from 'src/modules/model-router/registry/upstream-url';
+
+/** Admin-configured upstreams; the only place their API keys are decrypted. */
+@Injectable()
+export class UpstreamsService {
+  private readonly secrets: SecretBox;
+
+  constructor(
+    private readonly repository: ModelRegistryRepository,
+    config: AppConfig,
+  ) {
+    this.secrets = new SecretBox(config.jwtSecret, 'llm-upstream-api-key');
+  }
+
+  async list(): Promise<UpstreamDto[]> {
+    return (await this.repository.listUpstreams()).map((upstream) => UpstreamDto.from(upstream));
+  }
+
+  async get(id: string): Promise<UpstreamDto> {
+    return UpstreamDto.from(await this.require(id));
+  }
+
+  async create(dto: CreateUpstreamDto): Promise<UpstreamDto> {
+    await this.assertUrl(dto.baseUrl);
+    const upstream = new LlmUpstream();
+    upstream.id = randomUUID();
+    upstream.name = dto.name;
+    upstream.kind = dto.kind;
+    upstream.baseUrl = dto.baseUrl;
+    upstream.apiKeyEncrypted = dto.apiKey ? this.secrets.seal(dto.apiKey, upstream.id) : null;
+    return UpstreamDto.from(await this.save(upstream));
+  }
+
+  async update(id: string, dto: UpdateUpstreamDto): Promise<UpstreamDto> {
+    const upstream = await this.require(id);
+    if (dto.baseUrl !== undefined) {
+      await this.assertUrl(dto.baseUrl);
+      upstream.baseUrl = dto.baseUrl;
+    }
+    if (dto.name !== undefined) upstream.name = dto.name;
+    if (dto.apiKey !== undefined) upstream.apiKeyEncrypted = dto.apiKey === null ? null : this.secrets.seal(dto.apiKey, upstream.id);
+    return UpstreamDto.from(await this.save(upstream));
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.require(id);
+    const inUse = await this.repository.countModelsOfUpstream(id);
+    if (inUse > 0) {
+      throw new ModelRegistryException(
+        ModelRegistryErrorCode.UpstreamInUse,
+        `Upstream is used by ${inUse} model(s); move or delete them first`,
+      );
+    }
+    await this.repository.deleteUpstream(id);
+  }
+
+  /** A provider for the upstream, with its decrypted key; for the router, never for the API. */
+  async createProvider(id: string): Promise<OpenAiCompatibleProvider> {
+    const upstream = await this.require(id);
+    const apiKey = upstream.apiKeyEncrypted ? this.secrets.open(upstream.apiKeyEncrypted, upstream.id) : null;
+    return new OpenAiCompatibleProvider({ id: `openai-compatible:${upstream.id}`, baseUrl: upstream.baseUrl, apiKey });
+  }
+
+  private async require(id: string): Promise<LlmUpstream> {
+    const upstream = await this.repository.findUpstream(id);
+    if (!upstream) throw new ModelRegistryException(ModelRegistryErrorCode.UpstreamNotFound, 'Upstream not found');
+    return upstream;
+  }
+
+  private async assertUrl(baseUrl: string): Promise<void> {
+    const reason = await checkUpstreamUrl(baseUrl);
+    if (reason) throw new ModelRegistryException(ModelRegistryErrorCode.InvalidUpstreamUrl, reason);
+  }
+
+  private async save(upstream: LlmUpstream): Promise<LlmUpstream> {
+    try {
+      return await this.repository.saveUpstream(upstream);
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw new ModelRegistryException(ModelRegistryErrorCode.NameTaken, `An upstream named ${upstream.name} exists`);
+      throw error;
+    }
+  }
+}

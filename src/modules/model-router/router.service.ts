@@ -1,0 +1,235 @@
+import { Admission, AdmissionOptions, Lease } from 'src/modules/model-router/admission';
+import { NodePool, PoolNode } from 'src/modules/model-router/node-pool';
+import { ChatChunk, ChatRequest, ChatResult, ProviderError, TokenUsage } from 'src/modules/model-router/providers/llm-provider';
+import { toProviderError } from 'src/modules/model-router/providers/ollama.provider';
+import { RouterErrorCode, RouterException, RouterStreamInterruptedError } from 'src/modules/model-router/router.exception';
+import { RouterMetrics } from 'src/modules/model-router/router.metrics';
+
+export interface RouterOptions extends AdmissionOptions {
+  /** Nodes tried for one request before the first token (1 = no retry). */
+  maxAttempts: number;
+  /** A node that sends no first chunk within this is abandoned for the next one. */
+  firstTokenTimeoutMs: number;
+}
+
+export interface RouteAttempt {
+  nodeId: string;
+  error: string;
+}
+
+/** How a request was placed: the node that answers, and the failed attempts before it. */
+export interface RouteDecision {
+  nodeId: string;
+  model: string;
+  /** Whether the model was loaded on the node when it was chosen. */
+  loaded: boolean;
+  queuedMs: number;
+  failedAttempts: RouteAttempt[];
+  timeToFirstTokenMs: number;
+}
+
+export interface RoutedStream {
+  route: RouteDecision;
+  /**
+   * The answer, starting with the first chunk. Consume it to the end or break out of it:
+   * either releases the node slot. After the first chunk a node failure is thrown as
+   * RouterStreamInterruptedError, never a silent end.
+   */
+  chunks: AsyncIterable<ChatChunk>;
+}
+
+class FirstTokenTimeout extends Error {}
+
+/**
+ * Routes chat requests to Ollama nodes: admission (slots and queue), retry on another node
+ * while nothing has been sent, an explicit error once something has, breakers fed by results.
+ */
+export class RouterService {
+  readonly admission: Admission;
+
+  constructor(
+    readonly pool: NodePool,
+    private readonly options: RouterOptions,
+    private readonly metrics?: RouterMetrics,
+  ) {
+    this.admission = new Admission(pool, options, metrics);
+  }
+
+  /**
+   * Resolves once a node has sent the first chunk (so the route is final and a failure before
+   * it can still become a clean HTTP error); rejects with a RouterException otherwise.
+   */
+  async stream(request: ChatRequest, { signal }: { signal?: AbortSignal } = {}): Promise<RoutedStream> {
+    const failedAttempts: RouteAttempt[] = [];
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
+      let lease: Lease;
+      try {
+        lease = await this.admission.acquire(request.model, tried, signal);
+      } catch (error) {
+        if (error instanceof RouterException && error.code === (RouterErrorCode.NoNode as string) && failedAttempts.length > 0) break;
+        if (error instanceof RouterException) this.countAdmissionError(request.model, error.code);
+        throw error;
+      }
+      tried.add(lease.node.id);
+      const opened = await this.open(request, lease, signal);
+      if ('stream' in opened) return { route: { ...opened.route, failedAttempts }, chunks: opened.stream };
+      failedAttempts.push({ nodeId: lease.node.id, error: opened.error.message });
+    }
+    const summary = failedAttempts.map((a) => `${a.nodeId}: ${a.error}`).join('; ');
+    throw new RouterException(RouterErrorCode.UpstreamFailed, `model "${request.model}" failed on every node tried (${summary})`);
+  }
+
+  /** The whole answer; retried like stream(), and an interrupted answer is an error, not a result. */
+  async complete(request: ChatRequest, { signal }: { signal?: AbortSignal } = {}): Promise<ChatResult & { route: RouteDecision }> {
+    const { route, chunks } = await this.stream(request, { signal });
+    let content = '';
+    const toolCalls: NonNullable<ChatChunk['toolCalls']> = [];
+    let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+    let finishReason: ChatResult['finishReason'] = 'stop';
+    for await (const chunk of chunks) {
+      content += chunk.content;
+      if (chunk.toolCalls) toolCalls.push(...chunk.toolCalls);
+      if (chunk.done) {
+        usage = chunk.usage ?? usage;
+        finishReason = chunk.finishReason ?? finishReason;
+      }
+    }
+    return { content, toolCalls: toolCalls.length > 0 ? toolCalls : undefined, finishReason, usage, route };
+  }
+
+  /** One attempt on one node, up to its first chunk. */
+  private async open(
+    request: ChatRequest,
+    lease: Lease,
+    signal: AbortSignal | undefined,
+  ): Promise<{ stream: AsyncIterable<ChatChunk>; route: Omit<RouteDecision, 'failedAttempts'> } | { error: ProviderError }> {
+    const { node } = lease;
+    const controller = new AbortController();
+    const onAbort = (): void => {
+      controller.abort(signal?.reason);
+      // A consumer that aborts without reading on must not hold the slot.
+      lease.release();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort between admission and here fired no event.
+    if (signal?.aborted) onAbort();
+    const detach = (): void => signal?.removeEventListener('abort', onAbort);
+    const loaded = node.loaded.has(request.model);
+    const started = Date.now();
+    const timer = setTimeout(
+      () => controller.abort(new FirstTokenTimeout(`no first token within ${this.options.firstTokenTimeoutMs} ms`)),
+      this.options.firstTokenTimeoutMs,
+    );
+    const iterator = node.provider.chatStream(request, controller.signal)[Symbol.asyncIterator]();
+    let first: IteratorResult<ChatChunk>;
+    try {
+      first = await iterator.next();
+    } catch (raw) {
+      clearTimeout(timer);
+      detach();
+      controller.abort();
+      lease.release();
+      if (signal?.aborted) {
+        node.breaker.releaseProbe();
+        throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
+      }
+      const reason: unknown = controller.signal.reason;
+      const error = reason instanceof FirstTokenTimeout ? new ProviderError(reason.message, true) : toProviderError(raw);
+      if (!error.retryable) {
+        // The node answered (4xx): it is alive, the request is at fault.
+        node.breaker.recordSuccess();
+        this.reportCircuit(node.id, node.breaker.state);
+        this.metrics?.error(node.id, request.model, 'rejected');
+        throw new RouterException(RouterErrorCode.UpstreamRejected, error.message);
+      }
+      node.breaker.recordFailure();
+      this.reportCircuit(node.id, node.breaker.state);
+      this.metrics?.error(node.id, request.model, 'retried');
+      return { error };
+    }
+    clearTimeout(timer);
+    const ttftMs = Date.now() - started;
+    node.breaker.recordSuccess();
+    this.reportCircuit(node.id, node.breaker.state);
+    this.metrics?.timeToFirstToken(node.id, request.model, ttftMs / 1000);
+    node.loaded.add(request.model);
+    let cleaned = false;
+    const cleanup = async (finished: boolean): Promise<void> => {
+      if (cleaned) return;
+      cleaned = true;
+      detach();
+      // Stops generation on the node when the consumer left early; harmless after the end.
+      if (!finished) controller.abort();
+      await iterator.return?.().catch(() => undefined);
+      lease.release();
+    };
+    const generator = this.forward(request.model, first, iterator, lease.node, signal, cleanup);
+    // A generator never started skips its finally on return(): release the slot here too.
+    const stream: AsyncIterable<ChatChunk> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => generator.next(),
+        return: async (value?: unknown) => {
+          const result = await generator.return(value);
+          await cleanup(false);
+          return result;
+        },
+        throw: (error?: unknown) => generator.throw(error),
+      }),
+    };
+    return { stream, route: { nodeId: node.id, model: request.model, loaded, queuedMs: lease.queuedMs, timeToFirstTokenMs: ttftMs } };
+  }
+
+  private async *forward(
+    model: string,
+    first: IteratorResult<ChatChunk>,
+    iterator: AsyncIterator<ChatChunk>,
+    node: PoolNode,
+    signal: AbortSignal | undefined,
+    cleanup: (finished: boolean) => Promise<void>,
+  ): AsyncGenerator<ChatChunk> {
+    let sent = 0;
+    let finished = false;
+    try {
+      let next = first;
+      while (!next.done) {
+        yield next.value;
+        sent += 1;
+        if (next.value.done) {
+          finished = true;
+          return;
+        }
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          if (signal?.aborted) throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
+          throw this.interrupted(node, model, sent, toProviderError(error).message);
+        }
+      }
+      // The node closed the stream without its final chunk: still an incomplete answer.
+      throw this.interrupted(node, model, sent, 'stream ended without a final chunk');
+    } finally {
+      await cleanup(finished);
+    }
+  }
+
+  private interrupted(node: PoolNode, model: string, sent: number, reason: string): RouterStreamInterruptedError {
+    node.breaker.recordFailure();
+    this.reportCircuit(node.id, node.breaker.state);
+    this.metrics?.error(node.id, model, 'interrupted');
+    return new RouterStreamInterruptedError(
+      `node ${node.id} failed after ${sent} chunks: ${reason}; the answer is incomplete`,
+      node.id,
+      sent,
+    );
+  }
+
+  private countAdmissionError(model: string, code: string): void {
+    if (code === (RouterErrorCode.Overloaded as string)) this.metrics?.error('none', model, 'overloaded');
+    if (code === (RouterErrorCode.NoNode as string)) this.metrics?.error('none', model, 'no_node');
+  }
+
+  private reportCircuit(nodeId: string, state: Parameters<RouterMetrics['circuit']>[1]): void {
+    this.metrics?.circuit(nodeId, state);
+  }
+}
