@@ -19,7 +19,3 @@ export interface AuthContext {
   /** Set when the caller used an access token: the login session it belongs to. */
   sessionId?: string;
 }
-
-export function hasPermission(auth: AuthContext, permission: Permission): boolean {
-  return auth.permissions.has(permission);
-}

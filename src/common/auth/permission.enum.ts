@@ -41,10 +41,6 @@ export const WORKSPACE_PERMISSIONS: readonly Permission[] = Object.values(Permis
   (permission) => !INSTANCE_PERMISSIONS.includes(permission),
 );
 
-export function isPermission(value: string): value is Permission {
-  return (Object.values(Permission) as string[]).includes(value);
-}
-
 // GraphQL names the values by their keys (`WorkspaceRead`): dots are not allowed there.
 registerEnumType(Permission, {
   name: 'Permission',

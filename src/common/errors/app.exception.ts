@@ -41,5 +41,4 @@ export const CommonErrors = {
     new AppException(CommonErrorCode.Forbidden, HttpStatus.FORBIDDEN, message),
   /** Also used for objects that exist in another workspace: never reveal that they exist. */
   notFound: (what: string) => new AppException(CommonErrorCode.NotFound, HttpStatus.NOT_FOUND, `${what} not found`),
-  conflict: (message: string) => new AppException(CommonErrorCode.Conflict, HttpStatus.CONFLICT, message),
 };
