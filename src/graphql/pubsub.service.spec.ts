@@ -19,12 +19,13 @@ const change = (workspaceId: string): PubSubTopics['workspace-member-changed'] =
   changedAt: new Date('2026-11-02T10:00:00.000Z'),
 });
 
-/** Resolves with the next event, failing instead of hanging. */
-async function nextOf<T>(iterator: AsyncIterator<T>): Promise<T> {
+/** Resolves with the awaited event, failing instead of hanging (generous: CI machines are shared). */
+async function within<T>(pending: Promise<IteratorResult<T>>, ms = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
   const result = await Promise.race([
-    iterator.next(),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no event within 5 s')), 5_000)),
-  ]);
+    pending,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
   return result.value as T;
 }
 
@@ -64,17 +65,18 @@ describe('PubSubService', () => {
 
     it('delivers an event published by one instance to a subscriber of another, dates intact', async () => {
       const events = two.subscribe('workspace-member-changed', 'w1');
-      const next = nextOf(events);
+      // The first next() is what subscribes; the clock only starts once Redis confirms it.
+      const next = events.next();
       const channel = `${prefix}pubsub:workspace-member-changed:w1`;
-      await expect.poll(async () => (await connections[0].pubsub('NUMSUB', channel))[1], { timeout: 5_000 }).toBe(1);
+      await expect.poll(async () => (await connections[0].pubsub('NUMSUB', channel))[1], { timeout: 15_000 }).toBe(1);
       one.publish('workspace-member-changed', change('w2'), 'w2');
       one.publish('workspace-member-changed', change('w1'), 'w1');
-      const received = await next;
+      const received = await within(next);
       expect(received).toEqual(change('w1'));
       expect(received.changedAt).toBeInstanceOf(Date);
 
       await events.return?.();
-      await expect.poll(async () => (await connections[0].pubsub('NUMSUB', channel))[1], { timeout: 5_000 }).toBe(0);
+      await expect.poll(async () => (await connections[0].pubsub('NUMSUB', channel))[1], { timeout: 15_000 }).toBe(0);
     });
 
     it('never throws from publish, even when Redis cannot be reached', async () => {
