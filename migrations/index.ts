@@ -2,5 +2,13 @@
 import { Initial1795596680109 } from './1795596680109-Initial';
 import { ModelRegistry1795601606415 } from './1795601606415-ModelRegistry';
 import { SeedDefaultModels1795601606416 } from './1795601606416-SeedDefaultModels';
+import { UsageAndQuotas1795604879466 } from './1795604879466-UsageAndQuotas';
+import { Conversations1795605327969 } from './1795605327969-Conversations';
 
-export const MIGRATIONS: Function[] = [Initial1795596680109, ModelRegistry1795601606415, SeedDefaultModels1795601606416];
+export const MIGRATIONS: Function[] = [
+  Initial1795596680109,
+  ModelRegistry1795601606415,
+  SeedDefaultModels1795601606416,
+  UsageAndQuotas1795604879466,
+  Conversations1795605327969,
+];

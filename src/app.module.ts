@@ -14,8 +14,10 @@ import { DatabaseModule } from 'src/database/database.module';
 import { GraphqlModule } from 'src/graphql/graphql.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
+import { ConversationsModule } from 'src/modules/conversations/conversations.module';
 import { ModelRouterModule } from 'src/modules/model-router/model-router.module';
 import { ModelRegistryModule } from 'src/modules/model-router/registry/model-registry.module';
+import { UsageApiModule } from 'src/modules/model-router/usage/usage-api.module';
 import { MaintenanceModule } from 'src/modules/maintenance/maintenance.module';
 import { AccessGuard } from 'src/modules/rate-limit/access.guard';
 import { RateLimitModule } from 'src/modules/rate-limit/rate-limit.module';
@@ -27,9 +29,19 @@ import { WorkspacesModule } from 'src/modules/workspaces/workspaces.module';
 
 /** Feature modules each role brings; infrastructure below is loaded by every process. */
 const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
-  api: [AuthModule, UsersModule, WorkspacesModule, SettingsModule, RealtimeModule, GraphqlModule, SystemModule, ModelRegistryModule],
+  api: [
+    AuthModule,
+    UsersModule,
+    WorkspacesModule,
+    SettingsModule,
+    RealtimeModule,
+    GraphqlModule,
+    SystemModule,
+    ModelRegistryModule,
+    UsageApiModule,
+  ],
   scheduler: [MaintenanceModule],
-  router: [ModelRouterModule],
+  router: [ModelRouterModule, ConversationsModule],
 };
 
 @Module({})

@@ -10,8 +10,8 @@ import { RealtimeIoAdapter } from 'src/modules/realtime/realtime-io.adapter';
 import { setupOpenApi } from 'src/openapi';
 
 export const API_PREFIX = 'api/v1';
-/** Served at the root, outside the REST prefix. */
-const UNPREFIXED_ROUTES = ['health/{*path}', 'metrics'];
+/** Served at the root, outside the REST prefix (`v1` is the OpenAI-compatible API). */
+const UNPREFIXED_ROUTES = ['health/{*path}', 'metrics', 'v1/{*path}'];
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**

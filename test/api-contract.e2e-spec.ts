@@ -8,7 +8,7 @@ import { API_PREFIX } from 'src/app';
 import { ApiClient } from 'test/support/http';
 import { startTestApp, TestApp } from 'test/support/test-app';
 
-const UNPREFIXED = [/^health\//, /^metrics$/];
+const UNPREFIXED = [/^health\//, /^metrics$/, /^v1\//];
 
 function describeAccess(metadata: AuthMetadata | undefined): string {
   if (!metadata) return 'UNDECLARED';

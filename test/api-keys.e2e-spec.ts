@@ -67,7 +67,10 @@ describe('API keys', () => {
       'api-key.create',
       'api-key.read',
       'api-key.revoke',
+      'conversation.read',
+      'conversation.write',
       'member.read',
+      'model.invoke',
       'model.read',
       'role.read',
       'workspace.read',
@@ -78,7 +81,7 @@ describe('API keys', () => {
 
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'viewer' }, { token: admin.accessToken });
     const me = await api.get('/api/v1/auth/me', { apiKey: key.key });
-    expect(me.body.permissions).toEqual(['member.read', 'model.read', 'role.read', 'workspace.read']);
+    expect(me.body.permissions).toEqual(['conversation.read', 'member.read', 'model.read', 'role.read', 'workspace.read']);
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'member' }, { token: admin.accessToken });
   });
 

@@ -139,6 +139,68 @@ export const envSchema = z.object({
   ROUTER_FIRST_TOKEN_TIMEOUT_MS: positiveInt(60_000),
   ROUTER_CIRCUIT_FAILURE_THRESHOLD: positiveInt(3),
   ROUTER_CIRCUIT_OPEN_MS: positiveInt(30_000),
+  /** Longest an admin load, unload or non-streamed pull waits for the node. */
+  OLLAMA_ADMIN_TIMEOUT_MS: positiveInt(600_000),
+  /** Registries an admin may pull host-qualified names from (`hf.co/org/repo:tag`); bare names use Ollama's own. */
+  OLLAMA_PULL_REGISTRIES: z
+    .string()
+    .default('registry.ollama.ai,hf.co,huggingface.co')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine((hosts) => hosts.every((host) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(host)), { message: 'must be host or host:port names' }),
+  /**
+   * Where a tier or `auto` request goes when its tier has no servable model, e.g.
+   * `powerful=balanced,fast;balanced=fast`. Concrete model names never fall back.
+   */
+  ROUTER_TIER_FALLBACK: z
+    .string()
+    .default('powerful=balanced,fast;balanced=fast')
+    .transform((raw, ctx) => {
+      type Tier = 'fast' | 'balanced' | 'powerful';
+      const tiers: readonly string[] = ['fast', 'balanced', 'powerful'];
+      const chains: Partial<Record<Tier, Tier[]>> = {};
+      for (const entry of raw
+        .split(';')
+        .map((part) => part.trim())
+        .filter(Boolean)) {
+        const [from, to = ''] = entry.split('=').map((part) => part.trim());
+        const targets = to
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean);
+        const bad = [from, ...targets].filter((tier) => !tiers.includes(tier));
+        if (bad.length > 0 || targets.includes(from)) {
+          ctx.addIssue({ code: 'custom', message: `"${entry}": tiers are fast, balanced, powerful and may not fall back to themselves` });
+          return z.NEVER;
+        }
+        chains[from as Tier] = [...new Set(targets)] as Tier[];
+      }
+      return chains;
+    }),
+  /** Complexity score (0..1) at or above which `auto` picks balanced / powerful. */
+  ROUTER_AUTO_BALANCED_THRESHOLD: z.coerce.number().min(0).max(1).default(0.3),
+  ROUTER_AUTO_POWERFUL_THRESHOLD: z.coerce.number().min(0).max(1).default(0.6),
+  /** Largest prompt accepted, in characters of message text over the whole request. */
+  CHAT_MAX_PROMPT_CHARS: positiveInt(400_000),
+  /** Most messages in one chat request. */
+  CHAT_MAX_MESSAGES: positiveInt(1_000),
+  /** Earlier messages of a conversation sent to the model with a new one (newest kept; the system prompt comes on top). */
+  CONVERSATION_MAX_CONTEXT_MESSAGES: positiveInt(40),
+  /** Largest `max_tokens` a caller may ask for. */
+  CHAT_MAX_COMPLETION_TOKENS: positiveInt(32_768),
+  /** Exact response cache for deterministic requests (temperature 0 or a seed); 0 turns it off. */
+  ROUTER_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(3_600),
+  /** Answers larger than this are not cached. */
+  ROUTER_CACHE_MAX_ENTRY_BYTES: positiveInt(262_144),
+  /**
+   * Completion tokens held against a token quota for a request that sets no max_tokens; the
+   * answer is capped there, so replicas together can never spend past the quota.
+   */
+  QUOTA_COMPLETION_RESERVE_TOKENS: positiveInt(2_048),
   /** A GGUF file served in-process by node-llama-cpp (the `llama-cpp` provider); unset disables it. */
   LLAMA_MODEL_PATH: z
     .string()
@@ -191,6 +253,16 @@ export interface RouterConfig {
   maxAttempts: number;
   firstTokenTimeoutMs: number;
   circuit: { failureThreshold: number; openMs: number };
+  adminTimeoutMs: number;
+  pullRegistries: string[];
+  tierFallback: Partial<Record<'fast' | 'balanced' | 'powerful', ('fast' | 'balanced' | 'powerful')[]>>;
+  autoThresholds: { balanced: number; powerful: number };
+  maxPromptChars: number;
+  maxMessages: number;
+  maxCompletionTokens: number;
+  cacheTtlSeconds: number;
+  cacheMaxEntryBytes: number;
+  quotaCompletionReserveTokens: number;
 }
 
 /** The in-process llama.cpp model, present only when LLAMA_MODEL_PATH is set. */
@@ -227,6 +299,7 @@ export class AppConfig {
   readonly publicUrl: string;
   readonly oidc?: OidcConfig;
   readonly router: RouterConfig;
+  readonly conversations: { maxContextMessages: number };
   readonly llamaCpp?: LlamaCppConfig;
 
   constructor(env: ParsedEnv, jwtSecret: string) {
@@ -272,7 +345,18 @@ export class AppConfig {
       maxAttempts: env.ROUTER_MAX_ATTEMPTS,
       firstTokenTimeoutMs: env.ROUTER_FIRST_TOKEN_TIMEOUT_MS,
       circuit: { failureThreshold: env.ROUTER_CIRCUIT_FAILURE_THRESHOLD, openMs: env.ROUTER_CIRCUIT_OPEN_MS },
+      adminTimeoutMs: env.OLLAMA_ADMIN_TIMEOUT_MS,
+      pullRegistries: env.OLLAMA_PULL_REGISTRIES,
+      tierFallback: env.ROUTER_TIER_FALLBACK,
+      autoThresholds: { balanced: env.ROUTER_AUTO_BALANCED_THRESHOLD, powerful: env.ROUTER_AUTO_POWERFUL_THRESHOLD },
+      maxPromptChars: env.CHAT_MAX_PROMPT_CHARS,
+      maxMessages: env.CHAT_MAX_MESSAGES,
+      maxCompletionTokens: env.CHAT_MAX_COMPLETION_TOKENS,
+      cacheTtlSeconds: env.ROUTER_CACHE_TTL_SECONDS,
+      cacheMaxEntryBytes: env.ROUTER_CACHE_MAX_ENTRY_BYTES,
+      quotaCompletionReserveTokens: env.QUOTA_COMPLETION_RESERVE_TOKENS,
     };
+    this.conversations = { maxContextMessages: env.CONVERSATION_MAX_CONTEXT_MESSAGES };
     if (env.LLAMA_MODEL_PATH) {
       this.llamaCpp = {
         modelPath: env.LLAMA_MODEL_PATH,
@@ -328,6 +412,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const issues: string[] = [];
   if (env.GREMLINS_TRANSPORT === 'nats' && !env.NATS_URL) issues.push('GREMLINS_TRANSPORT: nats needs NATS_URL');
   if (env.GREMLINS_TRANSPORT === 'redis' && !env.REDIS_URL) issues.push('GREMLINS_TRANSPORT: redis needs REDIS_URL');
+  if (env.ROUTER_AUTO_BALANCED_THRESHOLD > env.ROUTER_AUTO_POWERFUL_THRESHOLD)
+    issues.push('ROUTER_AUTO_BALANCED_THRESHOLD: must not be above ROUTER_AUTO_POWERFUL_THRESHOLD');
   if ((env.OIDC_ISSUER_URL === undefined) !== (env.OIDC_CLIENT_ID === undefined)) {
     issues.push('OIDC_ISSUER_URL and OIDC_CLIENT_ID: set both to enable OIDC login, or neither');
   }

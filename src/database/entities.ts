@@ -2,8 +2,12 @@ import { ApiKey } from 'src/modules/auth/api-keys/api-key.entity';
 import { RefreshToken } from 'src/modules/auth/tokens/refresh-token.entity';
 import { Session } from 'src/modules/auth/tokens/session.entity';
 import { AuditEvent } from 'src/modules/audit/audit-event.entity';
+import { ConversationMessage } from 'src/modules/conversations/conversation-message.entity';
+import { Conversation } from 'src/modules/conversations/conversation.entity';
 import { LlmUpstream } from 'src/modules/model-router/registry/llm-upstream.entity';
 import { Model } from 'src/modules/model-router/registry/model.entity';
+import { TokenQuota } from 'src/modules/model-router/usage/token-quota.entity';
+import { UsageRecord } from 'src/modules/model-router/usage/usage-record.entity';
 import { InstanceSetting } from 'src/modules/settings/instance-setting.entity';
 import { User } from 'src/modules/users/user.entity';
 import { WorkspaceMember } from 'src/modules/workspaces/workspace-member.entity';
@@ -26,4 +30,8 @@ export const ENTITIES = [
   InstanceSetting,
   LlmUpstream,
   Model,
+  Conversation,
+  ConversationMessage,
+  UsageRecord,
+  TokenQuota,
 ];

@@ -1,4 +1,5 @@
 import type { AuditEventDto } from 'src/modules/audit/audit-events.dto';
+import type { ConversationStreamEvent } from 'src/modules/conversations/conversation-stream';
 import type { WorkspaceMemberChangeDto } from 'src/modules/workspaces/workspaces.dto';
 
 /**
@@ -11,6 +12,8 @@ export interface PubSubTopics {
   'audit-event-recorded': AuditEventDto;
   /** Scoped by workspace id. */
   'workspace-member-changed': WorkspaceMemberChangeDto;
+  /** Scoped by conversation id: a turn's message, route, tokens and end. */
+  'conversation-stream': ConversationStreamEvent;
 }
 
 export type PubSubTopic = keyof PubSubTopics;

@@ -18,6 +18,11 @@ export enum Permission {
   ApiKeyCreate = 'api-key.create',
   ApiKeyRevoke = 'api-key.revoke',
   ModelRead = 'model.read',
+  UsageRead = 'usage.read',
+  /** Call models: chat completions and embeddings (the `/v1` API and everything built on it). */
+  ModelInvoke = 'model.invoke',
+  ConversationRead = 'conversation.read',
+  ConversationWrite = 'conversation.write',
 
   // Instance-scoped: only instance administrators hold these.
   AdminUserRead = 'admin.user.read',
@@ -26,6 +31,7 @@ export enum Permission {
   AdminSettingsManage = 'admin.settings.manage',
   AdminSystemManage = 'admin.system.manage',
   AdminModelManage = 'admin.model.manage',
+  AdminQuotaManage = 'admin.quota.manage',
 }
 
 export const INSTANCE_PERMISSIONS: readonly Permission[] = [
@@ -35,6 +41,7 @@ export const INSTANCE_PERMISSIONS: readonly Permission[] = [
   Permission.AdminSettingsManage,
   Permission.AdminSystemManage,
   Permission.AdminModelManage,
+  Permission.AdminQuotaManage,
 ];
 
 export const WORKSPACE_PERMISSIONS: readonly Permission[] = Object.values(Permission).filter(

@@ -7,9 +7,22 @@ export enum BuiltInRole {
   Viewer = 'viewer',
 }
 
-const VIEWER: Permission[] = [Permission.WorkspaceRead, Permission.MemberRead, Permission.RoleRead, Permission.ModelRead];
-const MEMBER: Permission[] = [...VIEWER, Permission.ApiKeyRead, Permission.ApiKeyCreate, Permission.ApiKeyRevoke];
-const ADMIN: Permission[] = [...MEMBER, Permission.WorkspaceUpdate, Permission.MemberManage, Permission.RoleManage];
+const VIEWER: Permission[] = [
+  Permission.WorkspaceRead,
+  Permission.MemberRead,
+  Permission.RoleRead,
+  Permission.ModelRead,
+  Permission.ConversationRead,
+];
+const MEMBER: Permission[] = [
+  ...VIEWER,
+  Permission.ApiKeyRead,
+  Permission.ApiKeyCreate,
+  Permission.ApiKeyRevoke,
+  Permission.ModelInvoke,
+  Permission.ConversationWrite,
+];
+const ADMIN: Permission[] = [...MEMBER, Permission.WorkspaceUpdate, Permission.MemberManage, Permission.RoleManage, Permission.UsageRead];
 
 /** The one role → permission map. Custom roles pick from WORKSPACE_PERMISSIONS. */
 export const BUILT_IN_ROLE_PERMISSIONS: Readonly<Record<BuiltInRole, readonly Permission[]>> = {

@@ -1,8 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import type { Socket } from 'socket.io';
 import { toErrorBody } from 'src/common/errors/error-body';
+import { OPENAI_PATH_PREFIX, toOpenAiError } from 'src/common/errors/openai-error';
 
 /** The single place where errors become responses, for every transport. */
 @Catch()
@@ -15,8 +16,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     switch (host.getType<'http' | 'graphql' | 'ws' | 'rpc'>()) {
       case 'http': {
-        const reply = host.switchToHttp().getResponse<FastifyReply>();
-        void reply.status(body.statusCode).send(body);
+        const http = host.switchToHttp();
+        const reply = http.getResponse<FastifyReply>();
+        const url = http.getRequest<FastifyRequest | undefined>()?.url ?? '';
+        const retryAfter = body.details?.retryAfterSeconds;
+        if (typeof retryAfter === 'number' && !reply.hasHeader('retry-after'))
+          void reply.header('retry-after', String(Math.ceil(retryAfter)));
+        void reply.status(body.statusCode).send(url.startsWith(OPENAI_PATH_PREFIX) ? toOpenAiError(body) : body);
         return;
       }
       case 'graphql':

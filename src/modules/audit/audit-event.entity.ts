@@ -22,6 +22,11 @@ export enum AuditAction {
   WorkspaceDeleted = 'workspace.deleted',
   SettingsChanged = 'settings.changed',
   MaintenanceRun = 'system.maintenance.run',
+  NodeModelPulled = 'model.node.pulled',
+  NodeModelLoaded = 'model.node.loaded',
+  NodeModelUnloaded = 'model.node.unloaded',
+  QuotaSet = 'quota.set',
+  QuotaDeleted = 'quota.deleted',
 }
 
 /** Append-only record of security-relevant events, readable by instance admins. */

@@ -1,8 +1,26 @@
 import { Injectable, Logger, Module, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { getToken, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { CacheStore } from 'src/common/cache/cache-store';
 import { AppConfig } from 'src/config/app-config';
+import { ChatGatewayService, LOCAL_LLM_PROVIDER } from 'src/modules/model-router/gateway/chat-gateway.service';
+import {
+  GatewayMetrics,
+  ROUTER_DECISIONS_TOTAL,
+  ROUTER_TOKENS_PER_SECOND,
+  ROUTER_TOKENS_TOTAL,
+  TOKENS_PER_SECOND_BUCKETS,
+} from 'src/modules/model-router/gateway/gateway.metrics';
+import { LocalModelRegistration } from 'src/modules/model-router/gateway/local-model.registration';
+import { ResponseCache } from 'src/modules/model-router/gateway/response-cache';
 import { NodePool } from 'src/modules/model-router/node-pool';
+import { NodesController } from 'src/modules/model-router/nodes/nodes.controller';
+import { NodesResolver } from 'src/modules/model-router/nodes/nodes.resolver';
+import { NodesService } from 'src/modules/model-router/nodes/nodes.service';
+import { OpenAiController } from 'src/modules/model-router/openai-api/openai.controller';
+import { LlamaCppProvider } from 'src/modules/model-router/providers/llama-cpp.provider';
+import { ModelRegistryModule } from 'src/modules/model-router/registry/model-registry.module';
+import { UsageModule } from 'src/modules/model-router/usage/usage.module';
 import {
   ROUTER_CIRCUIT_STATE,
   ROUTER_ERRORS_TOTAL,
@@ -32,10 +50,14 @@ class NodePoolLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 }
 
 /**
- * The `router` role: Ollama node pool, placement and admission, failover. Other modules use
- * RouterService; with neither OLLAMA_URLS nor OLLAMA_DNS set the pool stays empty and idle.
+ * The `router` role: the chat gateway (model choice, quotas, cache, usage) over the Ollama
+ * node pool (placement, admission, failover), OpenAI-compatible upstreams and the in-process
+ * model. Other modules chat through ChatGatewayService; with neither OLLAMA_URLS nor
+ * OLLAMA_DNS set the pool stays empty and idle.
  */
 @Module({
+  imports: [ModelRegistryModule, UsageModule],
+  controllers: [OpenAiController, NodesController],
   providers: [
     makeGaugeProvider({ name: ROUTER_IN_FLIGHT, help: 'Requests running, by node and model', labelNames: ['node', 'model'] }),
     makeGaugeProvider({ name: ROUTER_QUEUE_DEPTH, help: 'Requests waiting for a node slot' }),
@@ -92,7 +114,47 @@ class NodePoolLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
       useFactory: (pool: NodePool, config: AppConfig, metrics: RouterMetrics) => new RouterService(pool, config.router, metrics),
     },
     NodePoolLifecycle,
+    NodesService,
+    NodesResolver,
+    makeCounterProvider({
+      name: ROUTER_DECISIONS_TOTAL,
+      help: 'Routing decisions by tier that answered, how the model was named, cache hit and fallback',
+      labelNames: ['tier', 'via', 'cached', 'fallback'],
+    }),
+    makeHistogramProvider({
+      name: ROUTER_TOKENS_PER_SECOND,
+      help: 'Completion tokens per second after the first token, by node and model',
+      labelNames: ['node', 'model'],
+      buckets: TOKENS_PER_SECOND_BUCKETS,
+    }),
+    makeCounterProvider({
+      name: ROUTER_TOKENS_TOTAL,
+      help: 'Tokens processed by model and kind (prompt, completion)',
+      labelNames: ['model', 'kind'],
+    }),
+    {
+      provide: GatewayMetrics,
+      inject: [getToken(ROUTER_DECISIONS_TOTAL), getToken(ROUTER_TOKENS_PER_SECOND), getToken(ROUTER_TOKENS_TOTAL)],
+      useFactory: (
+        decisions: Counter<'tier' | 'via' | 'cached' | 'fallback'>,
+        speed: Histogram<'node' | 'model'>,
+        tokens: Counter<'model' | 'kind'>,
+      ) => new GatewayMetrics(decisions, speed, tokens),
+    },
+    {
+      provide: ResponseCache,
+      inject: [CacheStore, AppConfig],
+      useFactory: (cache: CacheStore, config: AppConfig) =>
+        new ResponseCache(cache.namespace('router-answers'), config.router.cacheTtlSeconds, config.router.cacheMaxEntryBytes),
+    },
+    {
+      provide: LOCAL_LLM_PROVIDER,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => (config.llamaCpp ? new LlamaCppProvider(config.llamaCpp) : null),
+    },
+    LocalModelRegistration,
+    ChatGatewayService,
   ],
-  exports: [RouterService, NodePool],
+  exports: [RouterService, NodePool, ChatGatewayService],
 })
 export class ModelRouterModule {}

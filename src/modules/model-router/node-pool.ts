@@ -1,7 +1,7 @@
 import { promises as dns } from 'node:dns';
 import { Logger } from '@nestjs/common';
 import { CircuitBreaker, CircuitBreakerOptions } from 'src/modules/model-router/circuit-breaker';
-import { LlmProvider } from 'src/modules/model-router/providers/llm-provider';
+import { LlmProvider, LoadedModel } from 'src/modules/model-router/providers/llm-provider';
 import { OllamaProvider } from 'src/modules/model-router/providers/ollama.provider';
 
 export interface NodePoolOptions {
@@ -30,6 +30,11 @@ export class PoolNode {
   /** Null until the first successful /api/tags: an unprobed node serves nothing. */
   models: Set<string> | null = null;
   loaded = new Set<string>();
+  /** The last /api/ps answer in full (VRAM, expiry), for the admin view; `loaded` is what placement uses. */
+  loadedDetails: LoadedModel[] = [];
+  /** Last successful probe or poll, and the last failure's message (cleared by a success). */
+  lastSeenAt: Date | null = null;
+  lastError: string | null = null;
   readonly inFlight = new Map<string, number>();
 
   constructor(
@@ -137,9 +142,10 @@ export class NodePool {
         .filter((node) => node.healthy)
         .map(async (node) => {
           try {
-            node.loaded = new Set((await node.provider.listLoaded()).map((m) => m.name));
-          } catch {
+            this.setLoaded(node, await node.provider.listLoaded());
+          } catch (error) {
             node.healthy = false;
+            node.lastError = (error as Error).message;
           }
         }),
     );
@@ -165,13 +171,21 @@ export class NodePool {
       await node.provider.ping();
       const [models, loaded] = await Promise.all([node.provider.listModels(), node.provider.listLoaded()]);
       node.models = new Set(models.map((m) => m.name));
-      node.loaded = new Set(loaded.map((m) => m.name));
+      this.setLoaded(node, loaded);
+      node.lastError = null;
       const wasHealthy = node.healthy;
       node.healthy = true;
       if (!wasHealthy) this.onChange();
-    } catch {
+    } catch (error) {
       node.healthy = false;
+      node.lastError = (error as Error).message;
     }
+  }
+
+  private setLoaded(node: PoolNode, loaded: LoadedModel[]): void {
+    node.loaded = new Set(loaded.map((m) => m.name));
+    node.loadedDetails = loaded;
+    node.lastSeenAt = new Date(this.now());
   }
 
   private every(ms: number, task: () => Promise<void>): void {

@@ -1,6 +1,14 @@
 import { Admission, AdmissionOptions, Lease } from 'src/modules/model-router/admission';
 import { NodePool, PoolNode } from 'src/modules/model-router/node-pool';
-import { ChatChunk, ChatRequest, ChatResult, ProviderError, TokenUsage } from 'src/modules/model-router/providers/llm-provider';
+import {
+  ChatChunk,
+  ChatRequest,
+  ChatResult,
+  EmbedRequest,
+  EmbedResult,
+  ProviderError,
+  TokenUsage,
+} from 'src/modules/model-router/providers/llm-provider';
 import { toProviderError } from 'src/modules/model-router/providers/ollama.provider';
 import { RouterErrorCode, RouterException, RouterStreamInterruptedError } from 'src/modules/model-router/router.exception';
 import { RouterMetrics } from 'src/modules/model-router/router.metrics';
@@ -96,6 +104,51 @@ export class RouterService {
       }
     }
     return { content, toolCalls: toolCalls.length > 0 ? toolCalls : undefined, finishReason, usage, route };
+  }
+
+  /** Embeddings on a node that serves the model, under the same slots, retries and breakers as chat. */
+  async embed(request: EmbedRequest, { signal }: { signal?: AbortSignal } = {}): Promise<EmbedResult & { nodeId: string }> {
+    const failedAttempts: RouteAttempt[] = [];
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
+      let lease: Lease;
+      try {
+        lease = await this.admission.acquire(request.model, tried, signal);
+      } catch (error) {
+        if (error instanceof RouterException && error.code === (RouterErrorCode.NoNode as string) && failedAttempts.length > 0) break;
+        if (error instanceof RouterException) this.countAdmissionError(request.model, error.code);
+        throw error;
+      }
+      const { node } = lease;
+      tried.add(node.id);
+      try {
+        const result = await node.provider.embed(request, signal);
+        node.breaker.recordSuccess();
+        this.reportCircuit(node.id, node.breaker.state);
+        node.loaded.add(request.model);
+        return { ...result, nodeId: node.id };
+      } catch (raw) {
+        if (signal?.aborted) {
+          node.breaker.releaseProbe();
+          throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
+        }
+        const error = toProviderError(raw);
+        if (!error.retryable) {
+          node.breaker.recordSuccess();
+          this.reportCircuit(node.id, node.breaker.state);
+          this.metrics?.error(node.id, request.model, 'rejected');
+          throw new RouterException(RouterErrorCode.UpstreamRejected, error.message);
+        }
+        node.breaker.recordFailure();
+        this.reportCircuit(node.id, node.breaker.state);
+        this.metrics?.error(node.id, request.model, 'retried');
+        failedAttempts.push({ nodeId: node.id, error: error.message });
+      } finally {
+        lease.release();
+      }
+    }
+    const summary = failedAttempts.map((a) => `${a.nodeId}: ${a.error}`).join('; ');
+    throw new RouterException(RouterErrorCode.UpstreamFailed, `model "${request.model}" failed on every node tried (${summary})`);
   }
 
   /** One attempt on one node, up to its first chunk. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatChunk, ProviderError } from 'src/modules/model-router/providers/llm-provider';
-import { OllamaProvider } from 'src/modules/model-router/providers/ollama.provider';
+import { OllamaProvider, PullProgress } from 'src/modules/model-router/providers/ollama.provider';
 import { OllamaTestServer } from 'test/support/ollama-test-server';
 
 const MODEL = 'llama3.2:3b';
@@ -106,5 +106,74 @@ describe('OllamaProvider', () => {
     expect(await failure(iterator.next())).toMatchObject({ retryable: false });
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(server.active).toBe(0);
+  });
+});
+
+describe('OllamaProvider model management (pull, load, unload)', () => {
+  async function startWith(options: ConstructorParameters<typeof OllamaTestServer>[0]): Promise<OllamaProvider> {
+    server = await new OllamaTestServer(options).start();
+    return new OllamaProvider({ host: server.url, probeTimeoutMs: 200 });
+  }
+
+  it('pulls with progress and the model then appears in /api/tags', async () => {
+    const provider = await startWith({ models: [] });
+    const progress: PullProgress[] = [];
+    const final = await provider.pull('qwen2.5:0.5b', (p) => progress.push(p));
+    expect(final).toEqual({ status: 'success' });
+    expect(progress[0]).toEqual({ status: 'pulling manifest' });
+    const layers = progress.filter((p) => p.total !== undefined);
+    expect(layers.map((p) => p.completed)).toEqual([0, 250, 500, 750, 1000]);
+    expect(layers[0]).toMatchObject({ total: 1000, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect((await provider.listModels()).map((m) => m.name)).toEqual(['qwen2.5:0.5b']);
+  });
+
+  it("reports an error line from the pull stream as a non-retryable failure with the node's words", async () => {
+    const provider = await startWith({ models: [], pullable: ['llama3.2:3b'] });
+    const unknown = await failure(provider.pull('no-such-model'));
+    expect(unknown).toMatchObject({ retryable: false, message: 'ollama reported: pull model manifest: file does not exist' });
+
+    server.faults.pullFailAfterChunks = 3;
+    const progress: PullProgress[] = [];
+    const broken = await failure(provider.pull('llama3.2:3b', (p) => progress.push(p)));
+    expect(broken.message).toBe('ollama reported: max retries exceeded: unexpected EOF');
+    expect(progress).toHaveLength(3);
+    expect(server.models).toEqual([]);
+  });
+
+  it('cancels a pull when the signal aborts', async () => {
+    const provider = await startWith({ models: [] });
+    server.faults.pullChunkDelayMs = 50;
+    const controller = new AbortController();
+    const pulling = provider.pull('big:70b', () => controller.abort(), controller.signal);
+    expect(await failure(pulling)).toMatchObject({ message: 'request aborted', retryable: false });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(server.models).toEqual([]);
+  });
+
+  it('loads with keep_alive (pinned with -1), unloads with 0, and refuses an unknown model with 404', async () => {
+    const provider = await startWith({ models: [MODEL, 'other:1b'] });
+    await provider.load(MODEL, -1);
+    await provider.load('other:1b', '30m');
+    const loaded = await provider.listLoaded();
+    const expiry = new Map(loaded.map((m) => [m.name, m.expiresAt!.getTime()]));
+    expect(expiry.get(MODEL)! - Date.now()).toBeGreaterThan(200 * 365 * 24 * 3600_000);
+    expect(expiry.get('other:1b')! - Date.now()).toBeGreaterThan(29 * 60_000);
+    expect(expiry.get('other:1b')! - Date.now()).toBeLessThanOrEqual(30 * 60_000);
+    expect(loaded[0].sizeVramBytes).toBe(500);
+
+    await provider.unload(MODEL);
+    expect((await provider.listLoaded()).map((m) => m.name)).toEqual(['other:1b']);
+    expect(await failure(provider.load('missing:1b', -1))).toMatchObject({ status: 404, retryable: false });
+    // Only empty requests were sent: nothing was generated.
+    expect(server.requests.every((r) => r.path === '/api/generate')).toBe(true);
+  });
+
+  it('loads embedding-only models through /api/embed', async () => {
+    const provider = await startWith({ models: ['nomic-embed-text:latest'], embeddingModels: ['nomic-embed-text:latest'] });
+    await provider.load('nomic-embed-text:latest', 600);
+    expect((await provider.listLoaded()).map((m) => m.name)).toEqual(['nomic-embed-text:latest']);
+    expect(server.requests.map((r) => r.path)).toEqual(['/api/generate', '/api/embed']);
+    await provider.unload('nomic-embed-text:latest');
+    expect(await provider.listLoaded()).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { Ollama } from 'ollama';
-import type { ChatResponse, Message, Tool } from 'ollama';
+import type { ChatResponse, Message, ProgressResponse, Tool } from 'ollama';
 import {
   ChatChunk,
   ChatMessage,
@@ -95,6 +95,48 @@ export class OllamaProvider implements LlmProvider {
   }
 
   /**
+   * Downloads a model onto this node (`/api/pull`), reporting each progress line. Aborting
+   * the signal cancels the download; Ollama keeps the layers it has, so a later pull resumes.
+   */
+  async pull(model: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<PullProgress> {
+    const stream = await this.call(() => this.client(signal).pull({ model, stream: true }), signal);
+    let last: PullProgress = { status: 'started' };
+    try {
+      for await (const part of iterate(stream, signal)) {
+        last = toPullProgress(part);
+        onProgress?.(last);
+      }
+    } catch (error) {
+      throw toStreamError(error, signal);
+    } finally {
+      stream.abort();
+    }
+    return last;
+  }
+
+  /** Loads a model into memory and keeps it for `keepAlive` (seconds, a duration like "30m", or -1: until unloaded). */
+  async load(model: string, keepAlive: string | number, signal?: AbortSignal): Promise<void> {
+    await this.setKeepAlive(model, keepAlive, signal);
+  }
+
+  async unload(model: string, signal?: AbortSignal): Promise<void> {
+    await this.setKeepAlive(model, 0, signal);
+  }
+
+  /** An empty request with keep_alive is how Ollama loads (or, with 0, unloads) a model without generating. */
+  private async setKeepAlive(model: string, keepAlive: string | number, signal?: AbortSignal): Promise<void> {
+    const client = this.client(signal);
+    try {
+      await client.generate({ model, prompt: '', keep_alive: keepAlive, stream: false });
+    } catch (error) {
+      const failure = toProviderError(error, signal);
+      if (failure.status !== 400) throw failure;
+      // Embedding-only models refuse /api/generate; an empty /api/embed loads them the same way.
+      await this.call(() => client.embed({ model, input: [], keep_alive: keepAlive }), signal);
+    }
+  }
+
+  /**
    * The client only aborts streams, and only all at once per instance; a per-call instance
    * whose fetch carries the caller's signal gives each request its own cancellation.
    */
@@ -121,6 +163,32 @@ export class OllamaProvider implements LlmProvider {
       throw toProviderError(error, signal);
     }
   }
+}
+
+/** One line of `/api/pull` progress; `total`/`completed` (bytes) come with layer downloads only. */
+export interface PullProgress {
+  status: string;
+  digest?: string;
+  total?: number;
+  completed?: number;
+}
+
+function toPullProgress(part: ProgressResponse): PullProgress {
+  const progress: PullProgress = { status: part.status };
+  if (part.digest) progress.digest = part.digest;
+  if (typeof part.total === 'number') progress.total = part.total;
+  if (typeof part.completed === 'number') progress.completed = part.completed;
+  return progress;
+}
+
+/**
+ * Ollama reports failures after the headers as an `{"error"}` line, which the client throws
+ * as a plain Error: that is the node's verdict, not a lost connection.
+ */
+function toStreamError(error: unknown, signal?: AbortSignal): ProviderError {
+  const failure = toProviderError(error, signal);
+  const reported = error instanceof Error && error.constructor === Error && !signal?.aborted && !failure.retryable;
+  return reported ? new ProviderError(`ollama reported: ${error.message}`, false, undefined, { cause: error }) : failure;
 }
 
 /** Rejects promptly on abort even when the body read is stuck waiting for the next byte. */

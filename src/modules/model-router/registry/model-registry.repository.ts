@@ -47,18 +47,6 @@ export class ModelRegistryRepository {
     return query.getMany();
   }
 
-  /** An enabled model by exact name or alias. */
-  findEnabledByNameOrAlias(name: string): Promise<Model | null> {
-    return this.dataSource
-      .createQueryBuilder(Model, 'm')
-      .where('m.enabled = true AND (m.name = :name OR :name = ANY(m.aliases))', { name })
-      .getOne();
-  }
-
-  listEnabledByTier(tier: Model['tier']): Promise<Model[]> {
-    return this.dataSource.getRepository(Model).find({ where: { tier, enabled: true }, order: { priority: 'ASC', name: 'ASC' } });
-  }
-
   saveModel(model: Model): Promise<Model> {
     return this.dataSource.getRepository(Model).save(model);
   }

@@ -14,9 +14,18 @@ export interface ResolvedModel {
   via: 'name' | 'alias' | 'tier';
 }
 
+/**
+ * How long a replica routes on its snapshot of the enabled models before re-reading them.
+ * Writes on this replica refresh it at once; other replicas see a change within this time.
+ * Routing then costs no query per request.
+ */
+const CATALOG_TTL_MS = 5_000;
+
 /** The catalogue; the first-boot defaults are seeded by the SeedDefaultModels migration. */
 @Injectable()
 export class ModelRegistryService {
+  private catalog?: { loadedAt: number; models: Promise<ModelDto[]> };
+
   constructor(private readonly repository: ModelRegistryRepository) {}
 
   async list(options: { enabledOnly?: boolean } = {}): Promise<ModelDto[]> {
@@ -32,19 +41,36 @@ export class ModelRegistryService {
    * `auto` is not resolved here: the caller runs complexity analysis and passes the tier.
    */
   async resolveModel(nameOrAliasOrTier: string): Promise<ResolvedModel> {
+    const enabled = await this.enabledModels();
     if ((MODEL_TIERS as readonly string[]).includes(nameOrAliasOrTier)) {
-      const models = await this.repository.listEnabledByTier(nameOrAliasOrTier as ModelTier);
+      const models = enabled.filter((model) => model.tier === nameOrAliasOrTier);
       if (models.length === 0)
         throw new ModelRegistryException(ModelRegistryErrorCode.ModelNotFound, `No enabled model in tier ${nameOrAliasOrTier}`);
-      return { models: models.map((model) => ModelDto.from(model)), via: 'tier' };
+      return { models, via: 'tier' };
     }
-    const model = await this.repository.findEnabledByNameOrAlias(nameOrAliasOrTier);
+    const model = enabled.find((candidate) => candidate.name === nameOrAliasOrTier || candidate.aliases.includes(nameOrAliasOrTier));
     if (!model)
       throw new ModelRegistryException(
         ModelRegistryErrorCode.ModelNotFound,
         `Unknown model ${JSON.stringify(nameOrAliasOrTier.slice(0, 128))}`,
       );
-    return { models: [ModelDto.from(model)], via: model.name === nameOrAliasOrTier ? 'name' : 'alias' };
+    return { models: [model], via: model.name === nameOrAliasOrTier ? 'name' : 'alias' };
+  }
+
+  /** Enabled models of a tier by priority; empty when there are none. */
+  async enabledInTier(tier: ModelTier): Promise<ModelDto[]> {
+    return (await this.enabledModels()).filter((model) => model.tier === tier);
+  }
+
+  /** Every enabled model, ordered by tier, priority and name; from the routing snapshot. */
+  async enabledModels(): Promise<ModelDto[]> {
+    if (!this.catalog || Date.now() - this.catalog.loadedAt > CATALOG_TTL_MS) {
+      const models = this.repository.listModels({ enabledOnly: true }).then((rows) => rows.map((row) => ModelDto.from(row)));
+      this.catalog = { loadedAt: Date.now(), models };
+      // A failed read must not be served for the next five seconds.
+      models.catch(() => (this.catalog = undefined));
+    }
+    return this.catalog.models;
   }
 
   async create(dto: CreateModelDto): Promise<ModelDto> {
@@ -84,6 +110,7 @@ export class ModelRegistryService {
   async delete(id: string): Promise<void> {
     await this.require(id);
     await this.repository.deleteModel(id);
+    this.catalog = undefined;
   }
 
   private async require(id: string): Promise<Model> {
@@ -116,7 +143,9 @@ export class ModelRegistryService {
       throw new ModelRegistryException(ModelRegistryErrorCode.NameTaken, `Already used as a model name or alias: ${taken.join(', ')}`);
     }
     try {
-      return await this.repository.saveModel(model);
+      const saved = await this.repository.saveModel(model);
+      this.catalog = undefined;
+      return saved;
     } catch (error) {
       if (isUniqueViolation(error))
         throw new ModelRegistryException(ModelRegistryErrorCode.NameTaken, `A model named ${model.name} exists`);

@@ -9,10 +9,15 @@ import { isUniqueViolation, ModelRegistryRepository } from 'src/modules/model-ro
 import { SecretBox } from 'src/modules/model-router/registry/secret-box';
 import { checkUpstreamUrl } from 'src/modules/model-router/registry/upstream-url';
 
+/** How long a replica reuses an upstream's client before re-reading its URL and key. */
+const PROVIDER_TTL_MS = 10_000;
+
 /** Admin-configured upstreams; the only place their API keys are decrypted. */
 @Injectable()
 export class UpstreamsService {
   private readonly secrets: SecretBox;
+  /** One client per upstream (keeps its HTTP connections alive); writes here drop it at once. */
+  private readonly providers = new Map<string, { createdAt: number; provider: Promise<OpenAiCompatibleProvider> }>();
 
   constructor(
     private readonly repository: ModelRegistryRepository,
@@ -48,7 +53,9 @@ export class UpstreamsService {
     }
     if (dto.name !== undefined) upstream.name = dto.name;
     if (dto.apiKey !== undefined) upstream.apiKeyEncrypted = dto.apiKey === null ? null : this.secrets.seal(dto.apiKey, upstream.id);
-    return UpstreamDto.from(await this.save(upstream));
+    const saved = await this.save(upstream);
+    this.providers.delete(id);
+    return UpstreamDto.from(saved);
   }
 
   async delete(id: string): Promise<void> {
@@ -61,6 +68,17 @@ export class UpstreamsService {
       );
     }
     await this.repository.deleteUpstream(id);
+    this.providers.delete(id);
+  }
+
+  /** The cached client of an upstream, for the router; fails like createProvider for an unknown id. */
+  providerFor(id: string): Promise<OpenAiCompatibleProvider> {
+    const cached = this.providers.get(id);
+    if (cached && Date.now() - cached.createdAt < PROVIDER_TTL_MS) return cached.provider;
+    const provider = this.createProvider(id);
+    this.providers.set(id, { createdAt: Date.now(), provider });
+    provider.catch(() => this.providers.delete(id));
+    return provider;
   }
 
   /** A provider for the upstream, with its decrypted key; for the router, never for the API. */

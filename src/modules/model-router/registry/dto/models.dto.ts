@@ -51,6 +51,7 @@ export class ModelDto {
   @ApiProperty() @Field() enabled: boolean;
   @ApiProperty({ nullable: true, type: Number }) @Field(() => Int, { nullable: true }) contextLength: number | null;
   @ApiProperty({ type: ModelCapabilitiesDto }) @Field(() => ModelCapabilitiesDto) capabilities: ModelCapabilitiesDto;
+  @ApiProperty() @Field() createdAt: Date;
 
   static from(model: Model): ModelDto {
     return {
@@ -64,6 +65,7 @@ export class ModelDto {
       enabled: model.enabled,
       contextLength: model.contextLength,
       capabilities: { tools: model.supportsTools, vision: model.supportsVision, embeddings: model.supportsEmbeddings },
+      createdAt: model.createdAt,
     };
   }
 }
