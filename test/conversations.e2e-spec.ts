@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChatGatewayService } from 'src/modules/model-router/gateway/chat-gateway.service';
 import { NodePool } from 'src/modules/model-router/node-pool';
+import { StaleStreamSweeper } from 'src/modules/conversations/stale-stream.sweeper';
+import { DataSource } from 'typeorm';
 import { ApiClient } from 'test/support/http';
 import { OllamaTestServer } from 'test/support/ollama-test-server';
 import { startTestApp, TestApp } from 'test/support/test-app';
@@ -342,6 +344,32 @@ describe('conversations (REST and SSE)', () => {
       expect(last).toMatchObject({ event: 'error', data: { error: { code: 'CONVERSATION_GENERATION_ABORTED' }, message: null } });
       expect(events.filter((e) => e.event === 'token').length).toBeLessThan(10);
       await expect.poll(() => node.active, { timeout: 2000 }).toBe(0);
+    });
+  });
+
+  describe('answers left behind by a crashed process', () => {
+    it('are marked incomplete (GENERATION_LOST) once old enough; recent ones are left alone', async () => {
+      const conversation = await newConversation({ model: FAST });
+      const [{ id: stale }]: { id: string }[] = await testApp.app.get(DataSource).query(
+        `INSERT INTO conversation_messages (conversation_id, sequence, role, content, status, created_at)
+         VALUES ($1, 100, 'assistant', 'half an ans', 'streaming', now() - interval '3 hours') RETURNING id`,
+        [conversation.id],
+      );
+      const [{ id: fresh }]: { id: string }[] = await testApp.app
+        .get(DataSource)
+        .query(
+          `INSERT INTO conversation_messages (conversation_id, sequence, role, content, status) VALUES ($1, 101, 'assistant', '', 'streaming') RETURNING id`,
+          [conversation.id],
+        );
+      expect(await testApp.app.get(StaleStreamSweeper).sweep()).toBe(1);
+      const messages = await messagesOf(conversation.id);
+      expect(messages.find((message: { id: string }) => message.id === stale)).toMatchObject({
+        status: 'incomplete',
+        content: 'half an ans',
+        error: { code: 'GENERATION_LOST' },
+      });
+      expect(messages.find((message: { id: string }) => message.id === fresh)).toMatchObject({ status: 'streaming' });
+      await testApp.app.get(DataSource).query(`DELETE FROM conversation_messages WHERE id = $1`, [fresh]);
     });
   });
 

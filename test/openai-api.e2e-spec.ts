@@ -175,6 +175,55 @@ describe('OpenAI-compatible API at /v1, driven by the official openai SDK', () =
     expect(upstream.requests.at(-1)?.authorization).toBe('Bearer sk-upstream');
   });
 
+  it('passes tools and response_format through and returns tool calls, streamed and not', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          description: 'Weather for a city',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      },
+    ];
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
+    const answer = await client.chat.completions.create({ model: 'vllm-model', messages, tools });
+    expect(answer.choices[0]).toMatchObject({
+      finish_reason: 'tool_calls',
+      message: { tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+    });
+    expect(upstream.requests.at(-1)?.body?.tools).toEqual(tools);
+
+    const stream = await client.chat.completions.create({ model: 'vllm-model', messages, tools, stream: true });
+    const calls: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      calls.push(...(chunk.choices[0]?.delta.tool_calls ?? []));
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(calls).toEqual([expect.objectContaining({ index: 0, function: { name: 'get_weather', arguments: '{"city":"Paris"}' } })]);
+    expect(finish).toBe('tool_calls');
+
+    // The result goes back as a tool turn; a JSON schema reaches the upstream as response_format.
+    await client.chat.completions.create({
+      model: 'vllm-model',
+      messages: [
+        ...messages,
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '21°C' },
+      ],
+      response_format: { type: 'json_schema', json_schema: { name: 'report', schema: { type: 'object' } } },
+    });
+    const sent = upstream.requests.at(-1)?.body as { messages: { role: string; tool_call_id?: string }[]; response_format: unknown };
+    expect(sent.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(sent.messages[2].tool_call_id).toBe('call_1');
+    expect(sent.response_format).toMatchObject({ type: 'json_schema', json_schema: { schema: { type: 'object' } } });
+  });
+
   it('chats with the in-process llama.cpp model, registered from LLAMA_MODEL_PATH (real inference)', async () => {
     const stream = await client.chat.completions.create({
       model: 'tiny-local',

@@ -190,6 +190,11 @@ export const envSchema = z.object({
   CHAT_MAX_MESSAGES: positiveInt(1_000),
   /** Earlier messages of a conversation sent to the model with a new one (newest kept; the system prompt comes on top). */
   CONVERSATION_MAX_CONTEXT_MESSAGES: positiveInt(40),
+  /**
+   * An assistant message still `streaming` this long after it started belongs to a process
+   * that died mid-answer; it is marked incomplete (GENERATION_LOST).
+   */
+  CONVERSATION_STALE_STREAM_MINUTES: positiveInt(120),
   /** Largest `max_tokens` a caller may ask for. */
   CHAT_MAX_COMPLETION_TOKENS: positiveInt(32_768),
   /** Exact response cache for deterministic requests (temperature 0 or a seed); 0 turns it off. */
@@ -299,7 +304,7 @@ export class AppConfig {
   readonly publicUrl: string;
   readonly oidc?: OidcConfig;
   readonly router: RouterConfig;
-  readonly conversations: { maxContextMessages: number };
+  readonly conversations: { maxContextMessages: number; staleStreamMs: number };
   readonly llamaCpp?: LlamaCppConfig;
 
   constructor(env: ParsedEnv, jwtSecret: string) {
@@ -356,7 +361,10 @@ export class AppConfig {
       cacheMaxEntryBytes: env.ROUTER_CACHE_MAX_ENTRY_BYTES,
       quotaCompletionReserveTokens: env.QUOTA_COMPLETION_RESERVE_TOKENS,
     };
-    this.conversations = { maxContextMessages: env.CONVERSATION_MAX_CONTEXT_MESSAGES };
+    this.conversations = {
+      maxContextMessages: env.CONVERSATION_MAX_CONTEXT_MESSAGES,
+      staleStreamMs: env.CONVERSATION_STALE_STREAM_MINUTES * 60_000,
+    };
     if (env.LLAMA_MODEL_PATH) {
       this.llamaCpp = {
         modelPath: env.LLAMA_MODEL_PATH,

@@ -13,6 +13,7 @@ import { ConversationsGateway } from 'src/modules/conversations/conversations.ga
 import { ConversationsRepository } from 'src/modules/conversations/conversations.repository';
 import { ConversationsResolver } from 'src/modules/conversations/conversations.resolver';
 import { ConversationsService } from 'src/modules/conversations/conversations.service';
+import { StaleStreamSweeper } from 'src/modules/conversations/stale-stream.sweeper';
 
 /**
  * Conversations over REST (with SSE), Socket.IO and GraphQL, answered through the chat
@@ -30,6 +31,7 @@ import { ConversationsService } from 'src/modules/conversations/conversations.se
     ActiveTurns,
     ConversationsGateway,
     ConversationsResolver,
+    StaleStreamSweeper,
   ],
 })
 export class ConversationsModule {}

@@ -159,4 +159,22 @@ export class ConversationsRepository {
     const result = await messages.update({ id: messageId, status: 'streaming' }, outcome);
     return result.affected ? messages.findOneBy({ id: messageId }) : null;
   }
+
+  /**
+   * Ends answers whose process died while generating them (a clean shutdown ends its own):
+   * nothing may stay `streaming` forever. Idempotent, so every replica may run it.
+   */
+  async endStaleStreams(startedBefore: Date): Promise<number> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(ConversationMessage)
+      .set({
+        status: 'incomplete',
+        errorCode: 'GENERATION_LOST',
+        errorMessage: 'The process generating this answer stopped before it finished',
+      })
+      .where('status = :status AND created_at < :startedBefore', { status: 'streaming', startedBefore })
+      .execute();
+    return result.affected ?? 0;
+  }
 }
