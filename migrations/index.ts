@@ -4,6 +4,7 @@ import { ModelRegistry1795601606415 } from './1795601606415-ModelRegistry';
 import { SeedDefaultModels1795601606416 } from './1795601606416-SeedDefaultModels';
 import { UsageAndQuotas1795604879466 } from './1795604879466-UsageAndQuotas';
 import { Conversations1795605327969 } from './1795605327969-Conversations';
+import { Rag1795607855361 } from './1795607855361-Rag';
 
 export const MIGRATIONS: Function[] = [
   Initial1795596680109,
@@ -11,4 +12,5 @@ export const MIGRATIONS: Function[] = [
   SeedDefaultModels1795601606416,
   UsageAndQuotas1795604879466,
   Conversations1795605327969,
+  Rag1795607855361,
 ];

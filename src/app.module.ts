@@ -21,6 +21,7 @@ import { UsageApiModule } from 'src/modules/model-router/usage/usage-api.module'
 import { MaintenanceModule } from 'src/modules/maintenance/maintenance.module';
 import { AccessGuard } from 'src/modules/rate-limit/access.guard';
 import { RateLimitModule } from 'src/modules/rate-limit/rate-limit.module';
+import { RagModule } from 'src/modules/rag/rag.module';
 import { RealtimeModule } from 'src/modules/realtime/realtime.module';
 import { SettingsModule } from 'src/modules/settings/settings.module';
 import { SystemModule } from 'src/modules/system/system.module';
@@ -42,6 +43,7 @@ const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
   ],
   scheduler: [MaintenanceModule],
   router: [ModelRouterModule, ConversationsModule],
+  rag: [RagModule],
 };
 
 @Module({})

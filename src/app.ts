@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from 'src/app.module';
+import { registerMultipart } from 'src/common/http/multipart-routes';
 import { connectRoleTransports } from 'src/common/transport/connect-role-transports';
 import { AppConfig } from 'src/config/app-config';
 import { RealtimeIoAdapter } from 'src/modules/realtime/realtime-io.adapter';
@@ -40,6 +41,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     reply.header('x-request-id', request.id);
     done();
   });
+  await registerMultipart(app);
   if (config.hasRole('api')) setupOpenApi(app);
   // Socket.IO shares Fastify's Node server; with REDIS_URL its rooms span every replica.
   app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));

@@ -69,6 +69,8 @@ describe('API keys', () => {
       'api-key.revoke',
       'conversation.read',
       'conversation.write',
+      'knowledge-base.read',
+      'knowledge-base.write',
       'member.read',
       'model.invoke',
       'model.read',
@@ -81,7 +83,14 @@ describe('API keys', () => {
 
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'viewer' }, { token: admin.accessToken });
     const me = await api.get('/api/v1/auth/me', { apiKey: key.key });
-    expect(me.body.permissions).toEqual(['conversation.read', 'member.read', 'model.read', 'role.read', 'workspace.read']);
+    expect(me.body.permissions).toEqual([
+      'conversation.read',
+      'knowledge-base.read',
+      'member.read',
+      'model.read',
+      'role.read',
+      'workspace.read',
+    ]);
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'member' }, { token: admin.accessToken });
   });
 

@@ -22,11 +22,12 @@ describe('admin system endpoints, every role in one process (in-process transpor
     const response = await api.get('/api/v1/admin/system', { token: admin.accessToken });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ transport: 'in-process', queue: 'in-memory', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
-    expect(response.body.process).toMatchObject({ pid: process.pid, roles: ['api', 'scheduler', 'router'] });
+    expect(response.body.process).toMatchObject({ pid: process.pid, roles: ['api', 'scheduler', 'router', 'rag'] });
     expect(response.body.roles).toEqual([
       expect.objectContaining({ role: 'api', local: true, reachable: true, answeredBy: response.body.process }),
       expect.objectContaining({ role: 'scheduler', local: true, reachable: true, answeredBy: response.body.process }),
       expect.objectContaining({ role: 'router', local: true, reachable: true, answeredBy: response.body.process }),
+      expect.objectContaining({ role: 'rag', local: true, reachable: true, answeredBy: response.body.process }),
     ]);
   });
 
@@ -109,6 +110,7 @@ describe('admin system endpoints, api role alone without a transport', () => {
       expect.objectContaining({ role: 'api', local: true, reachable: true }),
       { role: 'scheduler', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
       { role: 'router', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
+      { role: 'rag', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
     ]);
   });
 });

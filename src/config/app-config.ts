@@ -221,6 +221,39 @@ export const envSchema = z.object({
   LLAMA_CONTEXT_SIZE: z.coerce.number().int().positive().optional(),
   /** Requests generated at once by the in-process model; more share the same context memory. */
   LLAMA_MAX_SEQUENCES: positiveInt(1),
+
+  /** Largest file a knowledge-base upload accepts; past it the upload is refused with 413 and nothing is kept. */
+  RAG_MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
+  /** Documents this process ingests at once (per replica of the `rag` role). */
+  RAG_INGEST_CONCURRENCY: positiveInt(1),
+  /** Texts per embedding call (bundled encoder and router models alike). */
+  RAG_EMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(2048).default(32),
+  /** Where knowledge-base vectors live: pgvector (a PostgreSQL or PGlite with the extension) or Qdrant. */
+  VECTOR_STORE: z.enum(['pgvector', 'qdrant']).default('pgvector'),
+  /**
+   * The pgvector database when it is not the app's own: a PostgreSQL URL, or `embedded` for a
+   * PGlite in DATA_DIR/vectors (for a DATABASE_URL server without the extension).
+   */
+  PGVECTOR_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine((value) => value === undefined || value === 'embedded' || /^postgres(ql)?:\/\//.test(value), {
+      message: 'must be a URL starting with postgres:// or postgresql://, or the word embedded',
+    }),
+  /** HNSW candidates examined per search (pgvector `hnsw.ef_search`); higher is better recall, slower. */
+  PGVECTOR_EF_SEARCH: z.coerce.number().int().min(1).max(1000).default(100),
+  QDRANT_URL: optionalUrl(['http', 'https']),
+  QDRANT_API_KEY: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+  /** Collections are named `<prefix>_<dimension>`, so deployments (or test runs) can share a Qdrant. */
+  QDRANT_COLLECTION_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (at most 64)')
+    .default('gremlins_rag'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -232,6 +265,10 @@ export class ConfigValidationError extends Error {
     this.name = 'ConfigValidationError';
   }
 }
+
+/** pgvector's `url`: a PostgreSQL URL, `embedded`, or unset for the app's own database. */
+export type VectorStoreConfig =
+  { kind: 'pgvector'; url?: string; efSearch: number } | { kind: 'qdrant'; url: string; apiKey?: string; collectionPrefix: string };
 
 export interface OidcConfig {
   issuerUrl: string;
@@ -306,6 +343,9 @@ export class AppConfig {
   readonly router: RouterConfig;
   readonly conversations: { maxContextMessages: number; staleStreamMs: number };
   readonly llamaCpp?: LlamaCppConfig;
+  readonly ragIngestion: { maxUploadBytes: number; concurrency: number };
+  readonly embeddings: { batchSize: number };
+  readonly vectorStore: VectorStoreConfig;
 
   constructor(env: ParsedEnv, jwtSecret: string) {
     this.nodeEnv = env.NODE_ENV;
@@ -365,6 +405,12 @@ export class AppConfig {
       maxContextMessages: env.CONVERSATION_MAX_CONTEXT_MESSAGES,
       staleStreamMs: env.CONVERSATION_STALE_STREAM_MINUTES * 60_000,
     };
+    this.ragIngestion = { maxUploadBytes: env.RAG_MAX_UPLOAD_BYTES, concurrency: env.RAG_INGEST_CONCURRENCY };
+    this.embeddings = { batchSize: env.RAG_EMBED_BATCH_SIZE };
+    this.vectorStore =
+      env.VECTOR_STORE === 'qdrant'
+        ? { kind: 'qdrant', url: env.QDRANT_URL!, apiKey: env.QDRANT_API_KEY, collectionPrefix: env.QDRANT_COLLECTION_PREFIX }
+        : { kind: 'pgvector', url: env.PGVECTOR_URL, efSearch: env.PGVECTOR_EF_SEARCH };
     if (env.LLAMA_MODEL_PATH) {
       this.llamaCpp = {
         modelPath: env.LLAMA_MODEL_PATH,
@@ -420,6 +466,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const issues: string[] = [];
   if (env.GREMLINS_TRANSPORT === 'nats' && !env.NATS_URL) issues.push('GREMLINS_TRANSPORT: nats needs NATS_URL');
   if (env.GREMLINS_TRANSPORT === 'redis' && !env.REDIS_URL) issues.push('GREMLINS_TRANSPORT: redis needs REDIS_URL');
+  if (env.VECTOR_STORE === 'qdrant' && !env.QDRANT_URL) issues.push('VECTOR_STORE: qdrant needs QDRANT_URL (e.g. http://qdrant:6333)');
   if (env.ROUTER_AUTO_BALANCED_THRESHOLD > env.ROUTER_AUTO_POWERFUL_THRESHOLD)
     issues.push('ROUTER_AUTO_BALANCED_THRESHOLD: must not be above ROUTER_AUTO_POWERFUL_THRESHOLD');
   if ((env.OIDC_ISSUER_URL === undefined) !== (env.OIDC_CLIENT_ID === undefined)) {

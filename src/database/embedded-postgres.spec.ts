@@ -46,6 +46,29 @@ describe('EmbeddedPostgres', () => {
     await Promise.all([a.end(), b.end()]);
   });
 
+  it("never runs one connection's parameters through another's statement, however large the statements", async () => {
+    // A large Parse/Bind arrives over several socket reads; small queries race it from another connection.
+    const big = new Client(clientConfig());
+    const small = new Client(clientConfig());
+    await Promise.all([big.connect(), small.connect()]);
+    await big.query('CREATE TABLE IF NOT EXISTS interleave_probe (id int, payload text, note text)');
+    const payload = 'x'.repeat(400_000);
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      big.query('INSERT INTO interleave_probe (id, payload, note) VALUES ($1, $2, $3)', [i, payload, `big-${i}`]),
+    );
+    const reads = Array.from({ length: 200 }, (_, i) =>
+      small.query<{ sum: number }>('SELECT $1::int + $2::int + $3::int + $4::int + $5::int AS sum', [i, 1, 2, 3, 4]),
+    );
+    const [written, read] = await Promise.all([Promise.all(writes), Promise.all(reads)]);
+    expect(written).toHaveLength(20);
+    expect(read.map((result) => result.rows[0].sum)).toEqual(Array.from({ length: 200 }, (_, i) => i + 10));
+    const { rows } = await small.query<{ n: string; ok: string }>(
+      "SELECT count(*) AS n, count(*) FILTER (WHERE length(payload) = 400000 AND note = 'big-' || id) AS ok FROM interleave_probe",
+    );
+    expect(rows[0]).toEqual({ n: '20', ok: '20' });
+    await Promise.all([big.end(), small.end()]);
+  });
+
   it('refuses a second owner of the same folder in this process', async () => {
     await expect(EmbeddedPostgres.start({ dataDir, maxConnections: 1 })).rejects.toBeInstanceOf(DataDirLockedError);
   });

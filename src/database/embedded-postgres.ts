@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { batchExtendedProtocolMessages } from 'src/database/pglite-message-batching';
 import { Logger } from '@nestjs/common';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,10 +119,12 @@ async function serve(
     chmodSync(socketDir, 0o700);
     rmSync(socketPath, { force: true }); // left by a crashed owner; we hold the lock now
     const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
+    batchExtendedProtocolMessages(server);
     await server.start();
     return { server, connection: { ...base, host: socketDir, port: 5432 } };
   }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+  batchExtendedProtocolMessages(server);
   await server.start();
   const port = Number(server.getServerConn().split(':').pop());
   return { server, connection: { ...base, host: '127.0.0.1', port } };

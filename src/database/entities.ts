@@ -8,6 +8,9 @@ import { LlmUpstream } from 'src/modules/model-router/registry/llm-upstream.enti
 import { Model } from 'src/modules/model-router/registry/model.entity';
 import { TokenQuota } from 'src/modules/model-router/usage/token-quota.entity';
 import { UsageRecord } from 'src/modules/model-router/usage/usage-record.entity';
+import { RagChunk } from 'src/modules/rag/documents/rag-chunk.entity';
+import { RagDocument } from 'src/modules/rag/documents/rag-document.entity';
+import { KnowledgeBase } from 'src/modules/rag/knowledge-bases/knowledge-base.entity';
 import { InstanceSetting } from 'src/modules/settings/instance-setting.entity';
 import { User } from 'src/modules/users/user.entity';
 import { WorkspaceMember } from 'src/modules/workspaces/workspace-member.entity';
@@ -34,4 +37,7 @@ export const ENTITIES = [
   ConversationMessage,
   UsageRecord,
   TokenQuota,
+  KnowledgeBase,
+  RagDocument,
+  RagChunk,
 ];

@@ -1,5 +1,6 @@
 import type { AuditEventDto } from 'src/modules/audit/audit-events.dto';
 import type { ConversationStreamEvent } from 'src/modules/conversations/conversation-stream';
+import type { DocumentProgressPayload } from 'src/modules/realtime/realtime-events';
 import type { WorkspaceMemberChangeDto } from 'src/modules/workspaces/workspaces.dto';
 
 /**
@@ -14,6 +15,8 @@ export interface PubSubTopics {
   'workspace-member-changed': WorkspaceMemberChangeDto;
   /** Scoped by conversation id: a turn's message, route, tokens and end. */
   'conversation-stream': ConversationStreamEvent;
+  /** Scoped by knowledge base id: each document's ingestion stage and percent. */
+  'rag-document-progress': DocumentProgressPayload;
 }
 
 export type PubSubTopic = keyof PubSubTopics;

@@ -41,6 +41,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     ...(database && { DATABASE_URL: database.url }),
+    // This machine's PostgreSQL has no pgvector: vectors go to a PGlite in the test's folder.
+    ...((database || options.env?.DATABASE_URL) && { PGVECTOR_URL: 'embedded' }),
     // A fresh key prefix per app keeps counters and cache entries of parallel test files
     // apart on the shared Redis; pass REDIS_KEY_PREFIX in `env` to make apps share state.
     ...(options.redis && { REDIS_URL: REDIS_URL, REDIS_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:` }),

@@ -23,6 +23,9 @@ export enum Permission {
   ModelInvoke = 'model.invoke',
   ConversationRead = 'conversation.read',
   ConversationWrite = 'conversation.write',
+  KnowledgeBaseRead = 'knowledge-base.read',
+  /** Create, change and delete knowledge bases and their documents. */
+  KnowledgeBaseWrite = 'knowledge-base.write',
 
   // Instance-scoped: only instance administrators hold these.
   AdminUserRead = 'admin.user.read',

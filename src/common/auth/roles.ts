@@ -13,6 +13,7 @@ const VIEWER: Permission[] = [
   Permission.RoleRead,
   Permission.ModelRead,
   Permission.ConversationRead,
+  Permission.KnowledgeBaseRead,
 ];
 const MEMBER: Permission[] = [
   ...VIEWER,
@@ -21,6 +22,7 @@ const MEMBER: Permission[] = [
   Permission.ApiKeyRevoke,
   Permission.ModelInvoke,
   Permission.ConversationWrite,
+  Permission.KnowledgeBaseWrite,
 ];
 const ADMIN: Permission[] = [...MEMBER, Permission.WorkspaceUpdate, Permission.MemberManage, Permission.RoleManage, Permission.UsageRead];
 

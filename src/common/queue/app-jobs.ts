@@ -1,9 +1,11 @@
 import { JOB_QUEUES, JobName } from 'src/common/queue/queue.constants';
 import type { MaintenanceRunJob } from 'src/modules/maintenance/jobs/maintenance-run.job';
+import type { IngestDocumentJob } from 'src/modules/rag/ingestion/ingest-document.job';
 
 /** Payload of each job; a job missing here fails to compile below. */
 interface JobPayloads {
   [JobName.MaintenanceRun]: MaintenanceRunJob;
+  [JobName.IngestDocument]: IngestDocumentJob;
 }
 
 /** The app's jobs as the queue sees them: name -> queue and payload. */

@@ -31,9 +31,21 @@ export interface MemberChangedPayload {
   at: string;
 }
 
+/** A document's ingestion moved on: sent to the user who uploaded it. */
+export interface DocumentProgressPayload {
+  documentId: string;
+  knowledgeBaseId: string;
+  status: 'queued' | 'extracting' | 'chunking' | 'embedding' | 'indexed' | 'failed';
+  /** 0-100 across the whole pipeline. */
+  progress: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
 /** Events the server sends to one user's connections (room `user:<id>`). */
 export interface UserEventPayloads {
   'session.revoked': SessionRevokedPayload;
+  'rag:document.progress': DocumentProgressPayload;
 }
 
 /** Events the server sends to a workspace room; each needs a permission (see WORKSPACE_EVENT_PERMISSIONS). */

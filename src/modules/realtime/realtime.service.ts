@@ -30,8 +30,10 @@ export class RealtimeService {
   }
 
   emitToUser<E extends UserEventName>(userId: string, event: E, payload: UserEventPayloads[E]): void {
-    // The signatures above pair event and payload; Socket.IO's typings cannot follow a generic E.
-    this.namespace?.to(rooms.user(userId)).emit(...([event, payload] as [UserEventName, UserEventPayloads[UserEventName]]));
+    // The signatures above pair event and payload; Socket.IO's typings cannot follow a generic E (nor a union of pairs).
+    this.namespace
+      ?.to(rooms.user(userId))
+      .emit(...([event, payload] as unknown as ['session.revoked', UserEventPayloads['session.revoked']]));
   }
 
   emitToWorkspace<E extends WorkspaceEventName>(workspaceId: string, event: E, payload: WorkspaceEventPayloads[E]): void {

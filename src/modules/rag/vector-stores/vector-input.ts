@@ -1,0 +1,75 @@
+import type { VectorQuery, VectorRecord } from 'src/modules/rag/rag.contracts';
+import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_ID_LENGTH = 512;
+export const MAX_SEARCH_LIMIT = 1000;
+
+export interface VectorScope {
+  workspaceId: string;
+  knowledgeBaseId: string;
+}
+
+function invalid(message: string): RagException {
+  return new RagException(RagErrorCode.InvalidVectorInput, message);
+}
+
+function checkUuid(name: string, value: string): void {
+  if (typeof value !== 'string' || !UUID.test(value)) throw invalid(`${name} must be a UUID`);
+}
+
+export function checkScope(scope: VectorScope, documentId?: string): void {
+  checkUuid('workspaceId', scope.workspaceId);
+  checkUuid('knowledgeBaseId', scope.knowledgeBaseId);
+  if (documentId !== undefined) checkUuid('documentId', documentId);
+}
+
+export function checkDimension(dimension: number, maxDimension: number, store: string): void {
+  if (!Number.isInteger(dimension) || dimension < 1 || dimension > maxDimension) {
+    throw new RagException(
+      RagErrorCode.VectorDimensionUnsupported,
+      `${store} stores vectors of 1 to ${maxDimension} dimensions, not ${dimension}`,
+    );
+  }
+}
+
+/** Vectors must be finite and have a direction: cosine against a zero vector is undefined. */
+function checkVector(vector: number[], dimension: number, what: string): void {
+  if (!Array.isArray(vector) || vector.length !== dimension) {
+    throw new RagException(
+      RagErrorCode.VectorDimensionMismatch,
+      `${what} has ${Array.isArray(vector) ? vector.length : 0} dimensions; expected ${dimension}`,
+    );
+  }
+  let sumOfSquares = 0;
+  for (const value of vector) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${what} holds a value that is not a finite number`);
+    sumOfSquares += value * value;
+  }
+  if (sumOfSquares === 0) throw invalid(`${what} is all zeros and has no direction`);
+}
+
+export function checkRecords(records: VectorRecord[], dimension: number, maxDimension: number, store: string): void {
+  checkDimension(dimension, maxDimension, store);
+  const seen = new Set<string>();
+  for (const record of records) {
+    if (typeof record.id !== 'string' || record.id.length === 0 || record.id.length > MAX_ID_LENGTH) {
+      throw invalid(`vector ids are 1 to ${MAX_ID_LENGTH} characters`);
+    }
+    // Two rows for one id in a single INSERT ... ON CONFLICT statement is an error in PostgreSQL.
+    if (seen.has(record.id)) throw invalid(`vector id ${record.id} appears twice in one upsert`);
+    seen.add(record.id);
+    checkScope(record, record.documentId);
+    checkVector(record.vector, dimension, `vector ${record.id}`);
+  }
+}
+
+export function checkQuery(query: VectorQuery, maxDimension: number, store: string): void {
+  checkScope(query);
+  for (const documentId of query.documentIds ?? []) checkUuid('documentIds[]', documentId);
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_SEARCH_LIMIT) {
+    throw invalid(`limit must be an integer from 1 to ${MAX_SEARCH_LIMIT}`);
+  }
+  checkDimension(query.vector?.length ?? 0, maxDimension, store);
+  checkVector(query.vector, query.vector.length, 'the query vector');
+}
