@@ -57,6 +57,13 @@ describe('loadConfig', () => {
     expect(message).toMatch(/GREMLINS_ROLES: unknown role\(s\) bogus/);
   });
 
+  it('reads RAG_URL_ALLOWED_HOSTS as normalised host:port pairs, empty by default', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).ragIngestion.urlAllowedHosts).toEqual([]);
+    const config = loadConfig({ DATA_DIR: tempDir(), RAG_URL_ALLOWED_HOSTS: ' Wiki.Intranet:8080, [::1]:80 ,' });
+    expect(config.ragIngestion.urlAllowedHosts).toEqual(['wiki.intranet:8080', '[::1]:80']);
+    expect(() => loadConfig({ DATA_DIR: tempDir(), RAG_URL_ALLOWED_HOSTS: 'wiki.intranet' })).toThrow(/RAG_URL_ALLOWED_HOSTS.*host:port/);
+  });
+
   it('picks the transport from the configured brokers', () => {
     expect(loadConfig({ DATA_DIR: tempDir(), NATS_URL: 'nats://127.0.0.1:4222' }).transport).toBe('nats');
     expect(loadConfig({ DATA_DIR: tempDir(), REDIS_URL: 'redis://127.0.0.1:6379' }).transport).toBe('redis');

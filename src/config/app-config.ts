@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { normalizeHostPort } from 'src/common/http/safe-fetch';
 import { ALL_ROLES, GremlinsRole } from 'src/config/roles';
 
 /** Minimum length of an explicit JWT secret; shorter ones are guessable offline. */
@@ -226,6 +227,25 @@ export const envSchema = z.object({
   RAG_MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
   /** Documents this process ingests at once (per replica of the `rag` role). */
   RAG_INGEST_CONCURRENCY: positiveInt(1),
+  /**
+   * Exact host:port pairs whose private addresses URL ingestion may reach: intranet sources
+   * you trust. Every other host must resolve to public addresses only (SSRF guard).
+   */
+  RAG_URL_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const hosts: string[] = [];
+      for (const entry of value
+        .split(',')
+        .map((host) => host.trim())
+        .filter(Boolean)) {
+        const normalized = normalizeHostPort(entry);
+        if (normalized === null) ctx.addIssue({ code: 'custom', message: `"${entry}" must be host:port, such as wiki.intranet:8080` });
+        else hosts.push(normalized);
+      }
+      return hosts;
+    }),
   /** Texts per embedding call (bundled encoder and router models alike). */
   RAG_EMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(2048).default(32),
   /** Where knowledge-base vectors live: pgvector (a PostgreSQL or PGlite with the extension) or Qdrant. */
@@ -343,7 +363,7 @@ export class AppConfig {
   readonly router: RouterConfig;
   readonly conversations: { maxContextMessages: number; staleStreamMs: number };
   readonly llamaCpp?: LlamaCppConfig;
-  readonly ragIngestion: { maxUploadBytes: number; concurrency: number };
+  readonly ragIngestion: { maxUploadBytes: number; concurrency: number; urlAllowedHosts: readonly string[] };
   readonly embeddings: { batchSize: number };
   readonly vectorStore: VectorStoreConfig;
 
@@ -405,7 +425,11 @@ export class AppConfig {
       maxContextMessages: env.CONVERSATION_MAX_CONTEXT_MESSAGES,
       staleStreamMs: env.CONVERSATION_STALE_STREAM_MINUTES * 60_000,
     };
-    this.ragIngestion = { maxUploadBytes: env.RAG_MAX_UPLOAD_BYTES, concurrency: env.RAG_INGEST_CONCURRENCY };
+    this.ragIngestion = {
+      maxUploadBytes: env.RAG_MAX_UPLOAD_BYTES,
+      concurrency: env.RAG_INGEST_CONCURRENCY,
+      urlAllowedHosts: env.RAG_URL_ALLOWED_HOSTS,
+    };
     this.embeddings = { batchSize: env.RAG_EMBED_BATCH_SIZE };
     this.vectorStore =
       env.VECTOR_STORE === 'qdrant'

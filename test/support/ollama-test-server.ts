@@ -50,6 +50,8 @@ export class OllamaTestServer {
   readonly expiresAt = new Map<string, number>();
   /** Every /api/pull, by model name. */
   readonly pulls: string[] = [];
+  /** When set, every chat/generate answer is these words instead of the echo (for tests that need a given answer). */
+  answer?: string;
   /** Streams currently being written, to check the router's concurrency caps. */
   active = 0;
   maxActive = 0;
@@ -151,7 +153,7 @@ export class OllamaTestServer {
       return json(res, 200, { model, embeddings: input.map((text) => [text.length, 1, 0]), prompt_eval_count: input.length });
     }
 
-    const echoed = echoWords(path, body);
+    const echoed = this.answer === undefined ? echoWords(path, body) : splitWords(this.answer);
     // Like Ollama, options.num_predict caps the answer (one word is one token here).
     const limit = (body.options as { num_predict?: unknown } | undefined)?.num_predict;
     const words = typeof limit === 'number' && limit >= 0 ? echoed.slice(0, limit) : echoed;
@@ -295,6 +297,10 @@ function echoWords(path: string, body: Record<string, unknown>): string[] {
   } else {
     text = typeof body.prompt === 'string' ? body.prompt : '';
   }
+  return splitWords(text);
+}
+
+function splitWords(text: string): string[] {
   const words = text.split(/\s+/).filter(Boolean);
   return words.map((word, i) => (i === 0 ? word : ` ${word}`));
 }

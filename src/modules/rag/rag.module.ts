@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
 import { PubSubModule } from 'src/graphql/pubsub.module';
+import { ModelRouterModule } from 'src/modules/model-router/model-router.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
+import { AnswersController } from 'src/modules/rag/answers/answers.controller';
+import { AnswersGateway } from 'src/modules/rag/answers/answers.gateway';
+import { AnswersService } from 'src/modules/rag/answers/answers.service';
 import { ChunksRepository } from 'src/modules/rag/documents/chunks.repository';
 import { DocumentsController } from 'src/modules/rag/documents/documents.controller';
 import { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
@@ -25,8 +29,8 @@ import { ObjectStore } from 'src/modules/rag/rag.contracts';
  * namespace its progress events go to authenticates its connections.
  */
 @Module({
-  imports: [AuthModule, EmbeddingsModule, VectorStoreModule, PubSubModule, RealtimeModule],
-  controllers: [KnowledgeBasesController, DocumentsController],
+  imports: [AuthModule, EmbeddingsModule, VectorStoreModule, PubSubModule, RealtimeModule, ModelRouterModule],
+  controllers: [KnowledgeBasesController, DocumentsController, AnswersController],
   providers: [
     objectStoreProvider,
     KnowledgeBasesRepository,
@@ -35,6 +39,8 @@ import { ObjectStore } from 'src/modules/rag/rag.contracts';
     KnowledgeBasesService,
     DocumentsService,
     SearchService,
+    AnswersService,
+    AnswersGateway,
     IngestionService,
     IngestionJobs,
     DocumentProgressPublisher,

@@ -1,13 +1,17 @@
-import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiAcceptedResponse,
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiGatewayTimeoutResponse,
   ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
+  ApiPayloadTooLargeResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -17,7 +21,7 @@ import { Permission } from 'src/common/auth/permission.enum';
 import { MULTIPART_ROUTE } from 'src/common/http/multipart-routes';
 import { DocumentsService } from 'src/modules/rag/documents/documents.service';
 import { readUpload, UPLOAD_FIELD } from 'src/modules/rag/documents/multipart-upload';
-import { DocumentDto } from 'src/modules/rag/dto/documents.dto';
+import { DocumentDto, IngestUrlDto } from 'src/modules/rag/dto/documents.dto';
 
 @ApiTags('knowledge-bases')
 @ApiHeader({ name: 'X-Workspace-Id', required: false, description: 'Workspace to act in; defaults to your personal workspace' })
@@ -41,6 +45,25 @@ export class DocumentsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DocumentDto> {
     const { document, duplicate } = await this.documents.upload(auth, knowledgeBaseId, (maxBytes) => readUpload(request, maxBytes));
+    void reply.status(duplicate ? 200 : 201);
+    return document;
+  }
+
+  @Post('from-url')
+  @Authenticated({ permission: Permission.KnowledgeBaseWrite })
+  @ApiCreatedResponse({ type: DocumentDto, description: 'Fetched, stored and queued for ingestion' })
+  @ApiOkResponse({ type: DocumentDto, description: 'The knowledge base already holds these bytes: the existing document' })
+  @ApiBadRequestResponse({ description: 'URL_NOT_ALLOWED: not http(s), has credentials, or reaches a non-public address' })
+  @ApiPayloadTooLargeResponse({ description: 'URL_TOO_LARGE: larger than RAG_MAX_UPLOAD_BYTES' })
+  @ApiBadGatewayResponse({ description: 'URL_FETCH_FAILED: unresolvable, unreachable, an error status or too many redirects' })
+  @ApiGatewayTimeoutResponse({ description: 'URL_TIMEOUT' })
+  async ingestFromUrl(
+    @Auth() auth: AuthContext,
+    @Param('knowledgeBaseId', ParseUUIDPipe) knowledgeBaseId: string,
+    @Body() body: IngestUrlDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DocumentDto> {
+    const { document, duplicate } = await this.documents.ingestFromUrl(auth, knowledgeBaseId, body);
     void reply.status(duplicate ? 200 : 201);
     return document;
   }

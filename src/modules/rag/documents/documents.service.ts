@@ -1,11 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { AuthContext } from 'src/common/auth/auth-context';
+import { safeFetch } from 'src/common/http/safe-fetch';
 import { AppConfig } from 'src/config/app-config';
 import { DocumentScope, DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
-import { IncomingUpload } from 'src/modules/rag/documents/multipart-upload';
+import { HEAD_BYTES, IncomingUpload } from 'src/modules/rag/documents/multipart-upload';
 import { RagDocument } from 'src/modules/rag/documents/rag-document.entity';
-import { DocumentDto } from 'src/modules/rag/dto/documents.dto';
+import { DocumentDto, IngestUrlDto } from 'src/modules/rag/dto/documents.dto';
 import { detectFormat } from 'src/modules/rag/extraction';
 import { IngestionJobs } from 'src/modules/rag/ingestion/ingestion.jobs';
 import { KnowledgeBasesService } from 'src/modules/rag/knowledge-bases/knowledge-bases.service';
@@ -21,6 +23,9 @@ export const storageKeyOf = (workspaceId: string, knowledgeBaseId: string, docum
 // Control and format characters (bidirectional overrides, zero-width marks) make a name display as something it is not.
 const UNPRINTABLE = /[\p{Cc}\p{Cf}]/gu;
 const MAX_NAME_LENGTH = 255;
+const URL_FETCH_TIMEOUT_MS = 60_000;
+const URL_MAX_REDIRECTS = 5;
+const MAX_SOURCE_URL_LENGTH = 2048;
 
 export interface UploadOutcome {
   document: DocumentDto;
@@ -51,6 +56,41 @@ export class DocumentsService {
     await this.knowledgeBases.require(auth, knowledgeBaseId);
     const maxBytes = this.config.ragIngestion.maxUploadBytes;
     const upload = await receive(maxBytes);
+    return this.store(auth, knowledgeBaseId, upload, { name: displayName(upload.fileName), sourceUrl: null });
+  }
+
+  /**
+   * Fetches the URL through the SSRF guard (public addresses only, unless the host is on
+   * RAG_URL_ALLOWED_HOSTS; every redirect vetted; size and time capped), then stores and
+   * queues it exactly like an upload, recording where it came from.
+   */
+  async ingestFromUrl(auth: AuthContext, knowledgeBaseId: string, request: IngestUrlDto): Promise<UploadOutcome> {
+    await this.knowledgeBases.require(auth, knowledgeBaseId);
+    const { maxUploadBytes, urlAllowedHosts } = this.config.ragIngestion;
+    const fetched = await safeFetch(request.url, {
+      maxBytes: maxUploadBytes,
+      timeoutMs: URL_FETCH_TIMEOUT_MS,
+      maxRedirects: URL_MAX_REDIRECTS,
+      allowedHosts: urlAllowedHosts,
+    });
+    const pathName = lastPathSegment(fetched.finalUrl);
+    const incoming: IncomingUpload = {
+      fileName: pathName,
+      contentType: fetched.contentType,
+      head: fetched.body.subarray(0, HEAD_BYTES),
+      body: Readable.from([fetched.body]),
+    };
+    const name = displayName(request.name ?? (pathName || new URL(fetched.finalUrl).hostname));
+    return this.store(auth, knowledgeBaseId, incoming, { name, sourceUrl: fetched.finalUrl.slice(0, MAX_SOURCE_URL_LENGTH) });
+  }
+
+  private async store(
+    auth: AuthContext,
+    knowledgeBaseId: string,
+    upload: IncomingUpload,
+    origin: { name: string; sourceUrl: string | null },
+  ): Promise<UploadOutcome> {
+    const maxBytes = this.config.ragIngestion.maxUploadBytes;
     const scope: DocumentScope = { workspaceId: auth.workspaceId, knowledgeBaseId };
     const format = detectFormat({ fileName: upload.fileName, contentType: upload.contentType, head: upload.head });
     if (format === null) {
@@ -69,13 +109,13 @@ export class DocumentsService {
       if (existing) return await this.duplicateOf(existing, key);
       const document = await this.repository.insert(scope, {
         id,
-        name: displayName(upload.fileName),
+        name: origin.name,
         format,
         contentType: upload.contentType?.slice(0, 255) ?? null,
         sizeBytes: stored.sizeBytes,
         sha256: stored.sha256,
         storageKey: key,
-        sourceUrl: null,
+        sourceUrl: origin.sourceUrl,
         createdBy: auth.userId,
       });
       // Lost a race with the same bytes uploaded at the same moment.
@@ -134,4 +174,14 @@ export class DocumentsService {
 export function displayName(fileName: string): string {
   const cleaned = fileName.replace(UNPRINTABLE, '').trim().slice(0, MAX_NAME_LENGTH);
   return cleaned === '' ? 'untitled' : cleaned;
+}
+
+/** The decoded last segment of a URL's path (`guide.md` of `/docs/guide.md?x=1`), or '' for a bare host. */
+function lastPathSegment(url: string): string {
+  const segment = new URL(url).pathname.split('/').filter(Boolean).pop() ?? '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -1,5 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { DOCUMENT_STATUSES, type DocumentStatus, RagDocument } from 'src/modules/rag/documents/rag-document.entity';
 
 @ObjectType('RagDocument')
@@ -56,4 +58,24 @@ export class DocumentProgressDto {
   @ApiProperty({ minimum: 0, maximum: 100 }) @Field(() => Int) progress: number;
   @ApiProperty({ nullable: true, type: String }) @Field(() => String, { nullable: true }) errorCode: string | null;
   @ApiProperty({ nullable: true, type: String }) @Field(() => String, { nullable: true }) errorMessage: string | null;
+}
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+/** `POST …/documents/from-url`: the page or file to fetch; the SSRF guard decides whether it may be. */
+export class IngestUrlDto {
+  @ApiProperty({ description: 'An http(s) URL whose host resolves to public addresses only', maxLength: 2048 })
+  @Transform(trim)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2048)
+  url: string;
+
+  @ApiPropertyOptional({ description: 'Display name; defaults to the last segment of the URL path', maxLength: 255 })
+  @Transform(trim)
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(255)
+  name?: string;
 }
