@@ -12,6 +12,7 @@ import {
 import { toProviderError } from 'src/modules/model-router/providers/ollama.provider';
 import { RouterErrorCode, RouterException, RouterStreamInterruptedError } from 'src/modules/model-router/router.exception';
 import { RouterMetrics } from 'src/modules/model-router/router.metrics';
+import { continueAfterFirstChunk } from 'src/modules/model-router/first-chunk-stream';
 
 export interface RouterOptions extends AdmissionOptions {
   /** Nodes tried for one request before the first token (1 = no retry). */
@@ -71,21 +72,13 @@ export class RouterService {
     const failedAttempts: RouteAttempt[] = [];
     const tried = new Set<string>();
     for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
-      let lease: Lease;
-      try {
-        lease = await this.admission.acquire(request.model, tried, signal);
-      } catch (error) {
-        if (error instanceof RouterException && error.code === (RouterErrorCode.NoNode as string) && failedAttempts.length > 0) break;
-        if (error instanceof RouterException) this.countAdmissionError(request.model, error.code);
-        throw error;
-      }
-      tried.add(lease.node.id);
+      const lease = await this.nextLease(request.model, tried, failedAttempts, signal);
+      if (!lease) break;
       const opened = await this.open(request, lease, signal);
       if ('stream' in opened) return { route: { ...opened.route, failedAttempts }, chunks: opened.stream };
       failedAttempts.push({ nodeId: lease.node.id, error: opened.error.message });
     }
-    const summary = failedAttempts.map((a) => `${a.nodeId}: ${a.error}`).join('; ');
-    throw new RouterException(RouterErrorCode.UpstreamFailed, `model "${request.model}" failed on every node tried (${summary})`);
+    throw allFailed(request.model, failedAttempts);
   }
 
   /** The whole answer; retried like stream(), and an interrupted answer is an error, not a result. */
@@ -111,44 +104,64 @@ export class RouterService {
     const failedAttempts: RouteAttempt[] = [];
     const tried = new Set<string>();
     for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
-      let lease: Lease;
-      try {
-        lease = await this.admission.acquire(request.model, tried, signal);
-      } catch (error) {
-        if (error instanceof RouterException && error.code === (RouterErrorCode.NoNode as string) && failedAttempts.length > 0) break;
-        if (error instanceof RouterException) this.countAdmissionError(request.model, error.code);
-        throw error;
-      }
+      const lease = await this.nextLease(request.model, tried, failedAttempts, signal);
+      if (!lease) break;
       const { node } = lease;
-      tried.add(node.id);
       try {
         const result = await node.provider.embed(request, signal);
-        node.breaker.recordSuccess();
-        this.reportCircuit(node.id, node.breaker.state);
+        this.recordSuccess(node);
         node.loaded.add(request.model);
         return { ...result, nodeId: node.id };
       } catch (raw) {
-        if (signal?.aborted) {
-          node.breaker.releaseProbe();
-          throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
-        }
-        const error = toProviderError(raw);
-        if (!error.retryable) {
-          node.breaker.recordSuccess();
-          this.reportCircuit(node.id, node.breaker.state);
-          this.metrics?.error(node.id, request.model, 'rejected');
-          throw new RouterException(RouterErrorCode.UpstreamRejected, error.message);
-        }
-        node.breaker.recordFailure();
-        this.reportCircuit(node.id, node.breaker.state);
-        this.metrics?.error(node.id, request.model, 'retried');
+        const error = this.judgeFailure(node, request.model, toProviderError(raw), signal);
         failedAttempts.push({ nodeId: node.id, error: error.message });
       } finally {
         lease.release();
       }
     }
-    const summary = failedAttempts.map((a) => `${a.nodeId}: ${a.error}`).join('; ');
-    throw new RouterException(RouterErrorCode.UpstreamFailed, `model "${request.model}" failed on every node tried (${summary})`);
+    throw allFailed(request.model, failedAttempts);
+  }
+
+  /**
+   * A slot on a node not tried yet; null when a retry finds no such node (the failures so far
+   * are the answer). Admission errors are counted and thrown.
+   */
+  private async nextLease(model: string, tried: Set<string>, failedAttempts: RouteAttempt[], signal?: AbortSignal): Promise<Lease | null> {
+    try {
+      const lease = await this.admission.acquire(model, tried, signal);
+      tried.add(lease.node.id);
+      return lease;
+    } catch (error) {
+      if (error instanceof RouterException && error.code === (RouterErrorCode.NoNode as string) && failedAttempts.length > 0) return null;
+      if (error instanceof RouterException) this.countAdmissionError(model, error.code);
+      throw error;
+    }
+  }
+
+  /**
+   * A failure before any output, judged: the caller's abort and a rejection (4xx: the node is
+   * alive, the request is at fault) are thrown; a retryable failure counts against the node's
+   * breaker and is returned, so the next node may be tried.
+   */
+  private judgeFailure(node: PoolNode, model: string, error: ProviderError, signal?: AbortSignal): ProviderError {
+    if (signal?.aborted) {
+      node.breaker.releaseProbe();
+      throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
+    }
+    if (!error.retryable) {
+      this.recordSuccess(node);
+      this.metrics?.error(node.id, model, 'rejected');
+      throw new RouterException(RouterErrorCode.UpstreamRejected, error.message);
+    }
+    node.breaker.recordFailure();
+    this.reportCircuit(node.id, node.breaker.state);
+    this.metrics?.error(node.id, model, 'retried');
+    return error;
+  }
+
+  private recordSuccess(node: PoolNode): void {
+    node.breaker.recordSuccess();
+    this.reportCircuit(node.id, node.breaker.state);
   }
 
   /** One attempt on one node, up to its first chunk. */
@@ -183,87 +196,27 @@ export class RouterService {
       detach();
       controller.abort();
       lease.release();
-      if (signal?.aborted) {
-        node.breaker.releaseProbe();
-        throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
-      }
       const reason: unknown = controller.signal.reason;
       const error = reason instanceof FirstTokenTimeout ? new ProviderError(reason.message, true) : toProviderError(raw);
-      if (!error.retryable) {
-        // The node answered (4xx): it is alive, the request is at fault.
-        node.breaker.recordSuccess();
-        this.reportCircuit(node.id, node.breaker.state);
-        this.metrics?.error(node.id, request.model, 'rejected');
-        throw new RouterException(RouterErrorCode.UpstreamRejected, error.message);
-      }
-      node.breaker.recordFailure();
-      this.reportCircuit(node.id, node.breaker.state);
-      this.metrics?.error(node.id, request.model, 'retried');
-      return { error };
+      return { error: this.judgeFailure(node, request.model, error, signal) };
     }
     clearTimeout(timer);
     const ttftMs = Date.now() - started;
-    node.breaker.recordSuccess();
-    this.reportCircuit(node.id, node.breaker.state);
+    this.recordSuccess(node);
     this.metrics?.timeToFirstToken(node.id, request.model, ttftMs / 1000);
     node.loaded.add(request.model);
-    let cleaned = false;
-    const cleanup = async (finished: boolean): Promise<void> => {
-      if (cleaned) return;
-      cleaned = true;
-      detach();
-      // Stops generation on the node when the consumer left early; harmless after the end.
-      if (!finished) controller.abort();
-      await iterator.return?.().catch(() => undefined);
-      lease.release();
-    };
-    const generator = this.forward(request.model, first, iterator, lease.node, signal, cleanup);
-    // A generator never started skips its finally on return(): release the slot here too.
-    const stream: AsyncIterable<ChatChunk> = {
-      [Symbol.asyncIterator]: () => ({
-        next: () => generator.next(),
-        return: async (value?: unknown) => {
-          const result = await generator.return(value);
-          await cleanup(false);
-          return result;
-        },
-        throw: (error?: unknown) => generator.throw(error),
-      }),
-    };
+    const stream = continueAfterFirstChunk(first, iterator, {
+      signal,
+      interrupted: (sent, reason) => this.interrupted(node, request.model, sent, reason),
+      cleanup: async (finished) => {
+        detach();
+        // Stops generation on the node when the consumer left early; harmless after the end.
+        if (!finished) controller.abort();
+        await iterator.return?.().catch(() => undefined);
+        lease.release();
+      },
+    });
     return { stream, route: { nodeId: node.id, model: request.model, loaded, queuedMs: lease.queuedMs, timeToFirstTokenMs: ttftMs } };
-  }
-
-  private async *forward(
-    model: string,
-    first: IteratorResult<ChatChunk>,
-    iterator: AsyncIterator<ChatChunk>,
-    node: PoolNode,
-    signal: AbortSignal | undefined,
-    cleanup: (finished: boolean) => Promise<void>,
-  ): AsyncGenerator<ChatChunk> {
-    let sent = 0;
-    let finished = false;
-    try {
-      let next = first;
-      while (!next.done) {
-        yield next.value;
-        sent += 1;
-        if (next.value.done) {
-          finished = true;
-          return;
-        }
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          if (signal?.aborted) throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
-          throw this.interrupted(node, model, sent, toProviderError(error).message);
-        }
-      }
-      // The node closed the stream without its final chunk: still an incomplete answer.
-      throw this.interrupted(node, model, sent, 'stream ended without a final chunk');
-    } finally {
-      await cleanup(finished);
-    }
   }
 
   private interrupted(node: PoolNode, model: string, sent: number, reason: string): RouterStreamInterruptedError {
@@ -285,4 +238,9 @@ export class RouterService {
   private reportCircuit(nodeId: string, state: Parameters<RouterMetrics['circuit']>[1]): void {
     this.metrics?.circuit(nodeId, state);
   }
+}
+
+function allFailed(model: string, failedAttempts: RouteAttempt[]): RouterException {
+  const summary = failedAttempts.map((a) => `${a.nodeId}: ${a.error}`).join('; ');
+  return new RouterException(RouterErrorCode.UpstreamFailed, `model "${model}" failed on every node tried (${summary})`);
 }

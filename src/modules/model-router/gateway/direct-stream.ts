@@ -1,4 +1,5 @@
 import { ChatChunk, ChatRequest, LlmProvider, ProviderError } from 'src/modules/model-router/providers/llm-provider';
+import { continueAfterFirstChunk } from 'src/modules/model-router/first-chunk-stream';
 import { toProviderError } from 'src/modules/model-router/providers/ollama.provider';
 import { RouterErrorCode, RouterException, RouterStreamInterruptedError } from 'src/modules/model-router/router.exception';
 
@@ -49,58 +50,19 @@ export async function openDirectStream(
   }
   const timeToFirstTokenMs = performance.now() - started;
 
-  let sent = 0;
-  let closed = false;
-  const close = async (finished: boolean): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    detach();
-    if (!finished) controller.abort();
-    await iterator.return?.().catch(() => undefined);
-  };
-  async function* forward(): AsyncGenerator<ChatChunk> {
-    let finished = false;
-    try {
-      let next = first;
-      while (!next.done) {
-        yield next.value;
-        sent += 1;
-        if (next.value.done) {
-          finished = true;
-          return;
-        }
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          if (signal?.aborted) throw new RouterException(RouterErrorCode.Aborted, 'request aborted');
-          throw new RouterStreamInterruptedError(
-            `${provider.id} failed after ${sent} chunks: ${toProviderError(error).message}; the answer is incomplete`,
-            provider.id,
-            sent,
-          );
-        }
-      }
-      throw new RouterStreamInterruptedError(
-        `${provider.id} ended the stream without a final chunk; the answer is incomplete`,
+  const chunks = continueAfterFirstChunk(first, iterator, {
+    signal,
+    interrupted: (sent, reason) =>
+      new RouterStreamInterruptedError(
+        `${provider.id} failed after ${sent} chunks: ${reason}; the answer is incomplete`,
         provider.id,
         sent,
-      );
-    } finally {
-      await close(finished);
-    }
-  }
-  const generator = forward();
-  // return() on a generator never started skips its finally: close the upstream here too.
-  const chunks: AsyncIterable<ChatChunk> = {
-    [Symbol.asyncIterator]: () => ({
-      next: () => generator.next(),
-      return: async (value?: unknown) => {
-        const result = await generator.return(value);
-        await close(false);
-        return result;
-      },
-      throw: (error?: unknown) => generator.throw(error),
-    }),
-  };
+      ),
+    cleanup: async (finished) => {
+      detach();
+      if (!finished) controller.abort();
+      await iterator.return?.().catch(() => undefined);
+    },
+  });
   return { chunks, timeToFirstTokenMs };
 }
