@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { randomUUID } from 'node:crypto';
 import { InjectRedis } from 'src/common/redis/redis.constants';
+import { ReplicatedInvalidation } from 'src/common/redis/replicated-invalidation';
 import { AppConfig } from 'src/config/app-config';
 
 /** Upper bound on staleness should an invalidation message ever be lost. */
@@ -21,37 +21,25 @@ const MAX_ENTRIES = 50_000;
 export class AccessCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(AccessCache.name);
   private readonly entries = new LRUCache<string, object>({ max: MAX_ENTRIES, ttl: ENTRY_TTL_MS });
-  private readonly instanceId = randomUUID();
-  private readonly channel: string;
-  private subscriber?: Redis;
+  private readonly invalidation: ReplicatedInvalidation;
   private epoch = 0;
 
-  constructor(
-    @InjectRedis() private readonly redis: Redis | null,
-    config: AppConfig,
-  ) {
-    this.channel = `${config.redisKeyPrefix}auth:access-changed`;
+  constructor(@InjectRedis() redis: Redis | null, config: AppConfig) {
+    this.invalidation = new ReplicatedInvalidation(
+      redis,
+      `${config.redisKeyPrefix}auth:access-changed`,
+      () => this.clearLocal(),
+      this.logger,
+      ENTRY_TTL_MS,
+    );
   }
 
   onModuleInit(): void {
-    if (!this.redis) return;
-    const subscriber = this.redis.duplicate();
-    this.subscriber = subscriber;
-    subscriber.on('message', (_channel: string, origin: string) => {
-      if (origin !== this.instanceId) this.clearLocal();
-    });
-    subscriber.on('error', (error: Error) => this.logger.warn(`Access-change subscriber: ${error.message}`));
-    // While the subscription is down we may have missed invalidations: drop what we hold.
-    // ioredis re-subscribes by itself after a reconnect; boot does not wait on Redis.
-    subscriber.on('ready', () => this.clearLocal());
-    subscriber
-      .subscribe(this.channel)
-      .catch((error: unknown) => this.logger.error(`Could not subscribe to access changes: ${String(error)}`));
+    this.invalidation.start();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    if (this.subscriber?.status === 'ready') await this.subscriber.quit().catch(() => undefined);
-    this.subscriber?.disconnect();
+  onModuleDestroy(): Promise<void> {
+    return this.invalidation.stop();
   }
 
   /** Take before reading the database; pass to `set` so stale reads are dropped. */
@@ -67,17 +55,8 @@ export class AccessCache implements OnModuleInit, OnModuleDestroy {
     if (epochAtRead === this.epoch) this.entries.set(key, value);
   }
 
-  async invalidate(): Promise<void> {
-    this.clearLocal();
-    if (!this.redis) return;
-    try {
-      await this.redis.publish(this.channel, this.instanceId);
-    } catch (error) {
-      // Other replicas fall back to the entry TTL; say so loudly.
-      this.logger.error(
-        `Could not broadcast an access change; other replicas may serve cached access for up to ${ENTRY_TTL_MS / 1000}s: ${String(error)}`,
-      );
-    }
+  invalidate(): Promise<void> {
+    return this.invalidation.publish();
   }
 
   private clearLocal(): void {

@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { randomUUID } from 'node:crypto';
 import { InjectRedis } from 'src/common/redis/redis.constants';
+import { ReplicatedInvalidation } from 'src/common/redis/replicated-invalidation';
 import { AppConfig } from 'src/config/app-config';
 import type { QuotaPeriod, QuotaScope } from 'src/modules/model-router/usage/quota-windows';
 import { QuotaSubjectRef, QuotasRepository } from 'src/modules/model-router/usage/quotas.repository';
@@ -44,38 +44,30 @@ export function subjectRefs(subject: UsageSubject): QuotaSubjectRef[] {
 export class QuotaDefinitions extends QuotaRuleSource implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(QuotaDefinitions.name);
   private readonly entries = new LRUCache<string, QuotaRule[]>({ max: MAX_ENTRIES, ttl: ENTRY_TTL_MS });
-  private readonly instanceId = randomUUID();
-  private readonly channel: string;
-  private subscriber?: Redis;
+  private readonly invalidation: ReplicatedInvalidation;
   private epoch = 0;
 
   constructor(
     private readonly repository: QuotasRepository,
-    @InjectRedis() private readonly redis: Redis | null,
+    @InjectRedis() redis: Redis | null,
     config: AppConfig,
   ) {
     super();
-    this.channel = `${config.redisKeyPrefix}quota:definitions-changed`;
+    this.invalidation = new ReplicatedInvalidation(
+      redis,
+      `${config.redisKeyPrefix}quota:definitions-changed`,
+      () => this.clearLocal(),
+      this.logger,
+      ENTRY_TTL_MS,
+    );
   }
 
   onModuleInit(): void {
-    if (!this.redis) return;
-    const subscriber = this.redis.duplicate();
-    this.subscriber = subscriber;
-    subscriber.on('message', (_channel: string, origin: string) => {
-      if (origin !== this.instanceId) this.clearLocal();
-    });
-    subscriber.on('error', (error: Error) => this.logger.warn(`Quota-change subscriber: ${error.message}`));
-    // While the subscription was down a change may have been missed.
-    subscriber.on('ready', () => this.clearLocal());
-    subscriber
-      .subscribe(this.channel)
-      .catch((error: unknown) => this.logger.error(`Could not subscribe to quota changes: ${String(error)}`));
+    this.invalidation.start();
   }
 
-  async onModuleDestroy(): Promise<void> {
-    if (this.subscriber?.status === 'ready') await this.subscriber.quit().catch(() => undefined);
-    this.subscriber?.disconnect();
+  onModuleDestroy(): Promise<void> {
+    return this.invalidation.stop();
   }
 
   async forSubject(subject: UsageSubject): Promise<QuotaRule[]> {
@@ -101,14 +93,8 @@ export class QuotaDefinitions extends QuotaRuleSource implements OnModuleInit, O
     return rules;
   }
 
-  async invalidate(): Promise<void> {
-    this.clearLocal();
-    if (!this.redis) return;
-    try {
-      await this.redis.publish(this.channel, this.instanceId);
-    } catch (error) {
-      this.logger.error(`Could not broadcast a quota change; other replicas apply it within ${ENTRY_TTL_MS / 1000}s: ${String(error)}`);
-    }
+  invalidate(): Promise<void> {
+    return this.invalidation.publish();
   }
 
   private clearLocal(): void {
