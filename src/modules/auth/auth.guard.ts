@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { isPromise, rejection } from 'src/common/async/maybe-promise';
 import { AUTH_METADATA, AuthenticatedOptions, AuthMetadata } from 'src/common/auth/auth.decorator';
 import { AuthContext } from 'src/common/auth/auth-context';
 import { AuthRequest, getRequestFromContext } from 'src/common/auth/request-context';
@@ -19,7 +20,19 @@ export class AuthGuard implements CanActivate {
     private readonly resolver: CredentialResolver,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * A plain `true` when the caller is cached (no promise on the hot path), else a promise;
+   * a refusal is always a rejected promise, whichever path found it.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    try {
+      return this.activate(context);
+    } catch (error) {
+      return rejection(error);
+    }
+  }
+
+  private activate(context: ExecutionContext): boolean | Promise<boolean> {
     const metadata = this.reflector.getAllAndOverride<AuthMetadata | undefined>(AUTH_METADATA, [context.getHandler(), context.getClass()]);
     if (!metadata) throw CommonErrors.forbidden('This endpoint declares no access rule');
     if (metadata.public) return true;
@@ -27,11 +40,8 @@ export class AuthGuard implements CanActivate {
     const request = getRequestFromContext(context);
     // Sockets are authenticated once, at the handshake (see the realtime gateway); each
     // message is still held to its declared permission below.
-    const auth = context.getType() === 'ws' ? request.auth : await this.authenticate(request);
-    if (!auth) throw CommonErrors.unauthenticated();
-    checkRule(auth, metadata);
-    request.auth = auth;
-    return true;
+    const auth = context.getType() === 'ws' ? request.auth : this.authenticate(request);
+    return isPromise(auth) ? auth.then((resolved) => admit(request, resolved, metadata)) : admit(request, auth, metadata);
   }
 
   /**
@@ -45,11 +55,18 @@ export class AuthGuard implements CanActivate {
     return auth;
   }
 
-  private async authenticate(request: AuthRequest): Promise<AuthContext> {
+  private authenticate(request: AuthRequest): AuthContext | Promise<AuthContext> {
     const credential = extractCredential(request.headers);
     if (!credential) throw CommonErrors.unauthenticated();
-    return this.resolver.resolve(credential, requestedWorkspaceId(request));
+    return this.resolver.resolveNow(credential, requestedWorkspaceId(request));
   }
+}
+
+function admit(request: AuthRequest, auth: AuthContext | undefined, rule: AuthenticatedOptions): true {
+  if (!auth) throw CommonErrors.unauthenticated();
+  checkRule(auth, rule);
+  request.auth = auth;
+  return true;
 }
 
 function checkRule(auth: AuthContext, rule: AuthenticatedOptions): void {

@@ -18,6 +18,8 @@ export interface ClientInfo {
 
 @Injectable()
 export class AuthService {
+  private readonly meAnswers = new WeakMap<AuthContext, MeDto>();
+
   constructor(
     private readonly users: UsersRepository,
     private readonly tokens: TokenService,
@@ -105,24 +107,36 @@ export class AuthService {
     });
   }
 
-  /** Answered from the resolved caller alone: the hot path of every client's start-up. */
+  /**
+   * Answered from the resolved caller alone: the hot path of every client's start-up. The
+   * resolver hands out one context per cached caller, so the answer is built once per caller.
+   */
   me(auth: AuthContext): MeDto {
-    return {
-      user: {
-        id: auth.userId,
-        email: auth.email,
-        name: auth.profile.name,
-        instanceRole: auth.instanceRole,
-        status: UserStatus.Active,
-        rateLimitTier: auth.profile.rateLimitTier,
-        personalWorkspaceId: auth.profile.personalWorkspaceId,
-        createdAt: auth.profile.createdAt,
-      },
-      workspaceId: auth.workspaceId,
-      permissions: [...auth.permissions].sort(),
-      apiKeyId: auth.apiKeyId ?? null,
-    };
+    let answer = this.meAnswers.get(auth);
+    if (!answer) {
+      answer = buildMe(auth);
+      this.meAnswers.set(auth, answer);
+    }
+    return answer;
   }
+}
+
+function buildMe(auth: AuthContext): MeDto {
+  return {
+    user: {
+      id: auth.userId,
+      email: auth.email,
+      name: auth.profile.name,
+      instanceRole: auth.instanceRole,
+      status: UserStatus.Active,
+      rateLimitTier: auth.profile.rateLimitTier,
+      personalWorkspaceId: auth.profile.personalWorkspaceId,
+      createdAt: auth.profile.createdAt,
+    },
+    workspaceId: auth.workspaceId,
+    permissions: [...auth.permissions].sort(),
+    apiKeyId: auth.apiKeyId ?? null,
+  };
 }
 
 function assertActive(user: User): void {

@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { isPromise } from 'src/common/async/maybe-promise';
 import { AuthGuard } from 'src/modules/auth/auth.guard';
 import { RateLimitGuard } from 'src/modules/rate-limit/rate-limit.guard';
 
@@ -15,15 +16,26 @@ export class AccessGuard implements CanActivate {
     private readonly rateLimit: RateLimitGuard,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    let allowed: boolean;
+  /** Stays synchronous when both halves can answer without I/O (cached caller, in-memory budget). */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    let allowed: boolean | Promise<boolean>;
     try {
-      allowed = await this.auth.canActivate(context);
+      allowed = this.auth.canActivate(context);
     } catch (error) {
-      // Counted against the client IP; over budget, the 429 wins over the auth error.
-      await this.rateLimit.canActivate(context);
-      throw error;
+      return this.meterRejected(context, error);
+    }
+    if (isPromise(allowed)) {
+      return allowed.then(
+        (ok) => ok && this.rateLimit.canActivate(context),
+        (error: unknown) => this.meterRejected(context, error),
+      );
     }
     return allowed && this.rateLimit.canActivate(context);
+  }
+
+  /** Counted against the client IP; over budget, the 429 wins over the auth error. */
+  private async meterRejected(context: ExecutionContext, error: unknown): Promise<never> {
+    await this.rateLimit.canActivate(context);
+    throw error;
   }
 }

@@ -16,7 +16,16 @@ interface Window {
  * `RedisThrottlerStorage` (one contract test covers both). Bounded: under a flood of
  * distinct callers the least recently seen counters are dropped rather than memory grown.
  */
-export class MemoryThrottlerStorage implements ThrottlerStorage {
+/** A store that can count without I/O; the guard then meters without a promise. */
+export interface SynchronousThrottlerStorage extends ThrottlerStorage {
+  incrementNow(key: string, ttl: number, limit: number, blockDuration: number): ThrottlerStorageRecord;
+}
+
+export function isSynchronousStorage(storage: ThrottlerStorage): storage is SynchronousThrottlerStorage {
+  return typeof (storage as Partial<SynchronousThrottlerStorage>).incrementNow === 'function';
+}
+
+export class MemoryThrottlerStorage implements SynchronousThrottlerStorage {
   private readonly windows: LRUCache<string, Window>;
 
   constructor(maxTrackedCallers = 100_000) {
@@ -25,11 +34,15 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
 
   // The throttler name is already part of the key the guard builds.
   increment(key: string, ttl: number, limit: number, blockDuration: number, _throttlerName?: string): Promise<ThrottlerStorageRecord> {
+    return Promise.resolve(this.incrementNow(key, ttl, limit, blockDuration));
+  }
+
+  incrementNow(key: string, ttl: number, limit: number, blockDuration: number): ThrottlerStorageRecord {
     const now = Date.now();
     let window = this.windows.get(key);
     if (window && window.blocked && window.endsAt > now) {
       const left = seconds(window.endsAt - now);
-      return Promise.resolve({ totalHits: window.hits, timeToExpire: left, isBlocked: true, timeToBlockExpire: left });
+      return { totalHits: window.hits, timeToExpire: left, isBlocked: true, timeToBlockExpire: left };
     }
     if (!window || window.endsAt <= now) {
       window = { hits: 0, endsAt: now + ttl, blocked: false };
@@ -37,12 +50,12 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
     }
     window.hits += 1;
     if (window.hits <= limit) {
-      return Promise.resolve({
+      return {
         totalHits: window.hits,
         timeToExpire: seconds(window.endsAt - now),
         isBlocked: false,
         timeToBlockExpire: 0,
-      });
+      };
     }
     // Over the limit: blocked for blockDuration (a fresh window starts after it), or with
     // no block duration until the current window ends.
@@ -51,7 +64,7 @@ export class MemoryThrottlerStorage implements ThrottlerStorage {
       window.endsAt = now + blockDuration;
     }
     const left = seconds(window.endsAt - now);
-    return Promise.resolve({ totalHits: window.hits, timeToExpire: left, isBlocked: true, timeToBlockExpire: left });
+    return { totalHits: window.hits, timeToExpire: left, isBlocked: true, timeToBlockExpire: left };
   }
 }
 

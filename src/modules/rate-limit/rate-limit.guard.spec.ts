@@ -149,6 +149,24 @@ describe('RateLimitGuard on HTTP', () => {
     await expect(guard.canActivate(http(ApiController, ApiController.prototype.work).context)).rejects.toMatchObject({ status: 429 });
     /* eslint-enable @typescript-eslint/unbound-method */
   });
+
+  it('answers without a promise from the in-memory store, and with one from a store that needs I/O', async () => {
+    /* eslint-disable @typescript-eslint/unbound-method -- only the function identity is used, for metadata */
+    const memory = await guardWith(new MemoryThrottlerStorage());
+    const inMemory = http(ApiController, ApiController.prototype.work);
+    expect(memory.canActivate(inMemory.context)).toBe(true);
+    expect(inMemory.res.headers).toMatchObject({ 'X-RateLimit-Limit': 2, 'X-RateLimit-Remaining': 1 });
+
+    const backing = new MemoryThrottlerStorage();
+    const remoteLike: ThrottlerStorage = { increment: (...args) => backing.increment(...args) };
+    const remote = await guardWith(remoteLike);
+    const viaIo = http(ApiController, ApiController.prototype.work);
+    const verdict = remote.canActivate(viaIo.context);
+    expect(verdict).toBeInstanceOf(Promise);
+    expect(await verdict).toBe(true);
+    expect(viaIo.res.headers).toMatchObject({ 'X-RateLimit-Limit': 2, 'X-RateLimit-Remaining': 1 });
+    /* eslint-enable @typescript-eslint/unbound-method */
+  });
 });
 
 describe('RateLimitGuard when Redis is down', () => {

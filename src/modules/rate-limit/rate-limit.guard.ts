@@ -9,8 +9,10 @@ import {
   ThrottlerStorage,
 } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
+import { rejection } from 'src/common/async/maybe-promise';
 import { AuthRequest, getRequestFromContext } from 'src/common/auth/request-context';
 import { AppException, CommonErrorCode } from 'src/common/errors/app.exception';
+import { isSynchronousStorage, ThrottlerStorageRecord } from 'src/modules/rate-limit/memory-throttler-storage';
 import { RATE_LIMIT_THROTTLER } from 'src/modules/rate-limit/rate-limit.constants';
 import { RateLimitTier } from 'src/modules/users/user.entity';
 
@@ -20,7 +22,7 @@ const STORAGE_WARNING_INTERVAL_MS = 30_000;
 /** The metadata `SkipThrottle` (our `@SkipRateLimit()`) writes for a throttler. */
 const SKIP_METADATA = `THROTTLER:SKIP${RATE_LIMIT_THROTTLER}`;
 
-type MeteredRequest = AuthRequest & { [METERED]?: Promise<boolean> };
+type MeteredRequest = AuthRequest & { [METERED]?: boolean | Promise<boolean> };
 interface ReplyLike {
   header?(name: string, value: unknown): unknown;
   setHeader?(name: string, value: unknown): unknown;
@@ -69,30 +71,41 @@ export class RateLimitGuard implements CanActivate {
     if (this.isSkipped(context)) return true;
     // GraphQL runs guards once per resolver: one HTTP request costs one unit however many
     // fields it asks for, and every field sees the same verdict.
-    return (request[METERED] ??= this.meter(context, request));
+    return (request[METERED] ??= this.meterOnce(context, request));
   }
 
-  private async meter(context: ExecutionContext, request: MeteredRequest): Promise<boolean> {
+  /** The verdict every field of a GraphQL request shares: a refusal is kept as a rejection. */
+  private meterOnce(context: ExecutionContext, request: MeteredRequest): boolean | Promise<boolean> {
+    try {
+      return this.meter(context, request);
+    } catch (error) {
+      return rejection(error);
+    }
+  }
+
+  private meter(context: ExecutionContext, request: MeteredRequest): boolean | Promise<boolean> {
     const limit = this.value(this.throttler.limit, context);
     const ttl = this.value(this.throttler.ttl, context);
     const blockDuration = this.value(this.throttler.blockDuration ?? ttl, context);
-    let record: Awaited<ReturnType<ThrottlerStorage['increment']>>;
-    try {
-      record = await this.storage.increment(
-        `${RATE_LIMIT_THROTTLER}:${this.tracker(request)}`,
-        ttl,
-        limit,
-        blockDuration,
-        RATE_LIMIT_THROTTLER,
-      );
-    } catch (error) {
-      // Fail open: a Redis outage should degrade limits, not take the API down with it.
-      if (Date.now() - this.lastStorageWarningAt > STORAGE_WARNING_INTERVAL_MS) {
-        this.lastStorageWarningAt = Date.now();
-        this.logger.warn(`Rate limits not enforced, storage failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      return true;
+    const key = `${RATE_LIMIT_THROTTLER}:${this.tracker(request)}`;
+    // The in-memory store answers at once: no promise per request on the embedded default.
+    if (isSynchronousStorage(this.storage)) {
+      return this.apply(context, limit, this.storage.incrementNow(key, ttl, limit, blockDuration));
     }
+    return this.storage.increment(key, ttl, limit, blockDuration, RATE_LIMIT_THROTTLER).then(
+      (record) => this.apply(context, limit, record),
+      (error: unknown) => {
+        // Fail open: a Redis outage should degrade limits, not take the API down with it.
+        if (Date.now() - this.lastStorageWarningAt > STORAGE_WARNING_INTERVAL_MS) {
+          this.lastStorageWarningAt = Date.now();
+          this.logger.warn(`Rate limits not enforced, storage failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        return true;
+      },
+    );
+  }
+
+  private apply(context: ExecutionContext, limit: number, record: ThrottlerStorageRecord): true {
     const reply = this.reply(context);
     if (record.isBlocked) {
       setHeader(reply, 'Retry-After', record.timeToBlockExpire);
