@@ -1,4 +1,6 @@
-import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+// The SDK is imported as ESM at run time (below); its types must be the ESM flavour too.
+import type * as OpenAiSdkModule from 'openai' with { 'resolution-mode': 'import' };
+import type { APIError, OpenAI } from 'openai' with { 'resolution-mode': 'import' };
 import type {
   ChatCompletionChunk,
   ChatCompletionContentPart,
@@ -38,14 +40,32 @@ export interface OpenAiCompatibleConfig {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
+type OpenAiSdk = typeof OpenAiSdkModule;
+/** The SDK weighs ~10 MB resident: loaded when the first upstream is used, not at boot. */
+let sdkLoad: Promise<OpenAiSdk> | undefined;
+let loadedSdk: OpenAiSdk | undefined;
+const loadSdk = (): Promise<OpenAiSdk> =>
+  (sdkLoad ??= import('openai').then((sdk) => {
+    loadedSdk = sdk;
+    return sdk;
+  }));
+
 export class OpenAiCompatibleProvider implements LlmProvider {
   readonly id: string;
   readonly kind = 'openai-compatible' as const;
-  private readonly client: OpenAI;
+  private clientLoad?: Promise<OpenAI>;
 
-  constructor(config: OpenAiCompatibleConfig) {
+  constructor(private readonly config: OpenAiCompatibleConfig) {
     this.id = config.id ?? `openai-compatible:${config.baseUrl}`;
-    this.client = new OpenAI({
+  }
+
+  private client(): Promise<OpenAI> {
+    return (this.clientLoad ??= loadSdk().then((sdk) => this.createClient(sdk)));
+  }
+
+  private createClient({ default: OpenAIClient }: OpenAiSdk): OpenAI {
+    const config = this.config;
+    return new OpenAIClient({
       baseURL: config.baseUrl,
       // The SDK insists on a key; keyless servers (LM Studio, vLLM without --api-key) get no
       // Authorization header at all rather than a made-up one.
@@ -66,10 +86,9 @@ export class OpenAiCompatibleProvider implements LlmProvider {
     let usage: TokenUsage | undefined;
     let completionChars = 0;
     try {
-      const stream = await this.client.chat.completions.create(
-        { ...toParams(request), stream: true, stream_options: { include_usage: true } },
-        { signal },
-      );
+      const stream = await (
+        await this.client()
+      ).chat.completions.create({ ...toParams(request), stream: true, stream_options: { include_usage: true } }, { signal });
       for await (const chunk of stream) {
         if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
         const choice = chunk.choices[0];
@@ -103,7 +122,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
 
   async chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
     try {
-      const completion = await this.client.chat.completions.create({ ...toParams(request), stream: false }, { signal });
+      const completion = await (await this.client()).chat.completions.create({ ...toParams(request), stream: false }, { signal });
       const choice = completion.choices[0];
       if (!choice) throw new ProviderError(`Upstream ${this.id} returned no choices`, true);
       const calls = (choice.message.tool_calls ?? []).flatMap((call): ChatToolCall[] =>
@@ -127,10 +146,9 @@ export class OpenAiCompatibleProvider implements LlmProvider {
 
   async embed(request: EmbedRequest, signal?: AbortSignal): Promise<EmbedResult> {
     try {
-      const response = await this.client.embeddings.create(
-        { model: request.model, input: request.input, encoding_format: 'float' },
-        { signal },
-      );
+      const response = await (
+        await this.client()
+      ).embeddings.create({ model: request.model, input: request.input, encoding_format: 'float' }, { signal });
       const embeddings = [...response.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
       return { embeddings, usage: { promptTokens: response.usage?.prompt_tokens ?? estimateTokens(request.input.join('')) } };
     } catch (error) {
@@ -141,7 +159,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   async listModels(signal?: AbortSignal): Promise<ProviderModel[]> {
     try {
       const models: ProviderModel[] = [];
-      for await (const model of this.client.models.list({ signal })) models.push({ name: model.id });
+      for await (const model of (await this.client()).models.list({ signal })) models.push({ name: model.id });
       return models;
     } catch (error) {
       throw this.toProviderError(error);
@@ -159,13 +177,14 @@ export class OpenAiCompatibleProvider implements LlmProvider {
 
   private toProviderError(error: unknown): ProviderError {
     if (error instanceof ProviderError) return error;
-    if (error instanceof APIUserAbortError)
+    const sdk = loadedSdk;
+    if (sdk && error instanceof sdk.APIUserAbortError)
       return new ProviderError(`Request to ${this.id} was aborted`, false, undefined, { cause: error });
     // Includes timeouts (APIConnectionTimeoutError extends it): worth another upstream.
-    if (error instanceof APIConnectionError) {
+    if (sdk && error instanceof sdk.APIConnectionError) {
       return new ProviderError(`Cannot reach upstream ${this.id}: ${error.message}`, true, undefined, { cause: error });
     }
-    if (error instanceof APIError) {
+    if (sdk && error instanceof sdk.APIError) {
       const apiError = error as APIError<number | undefined, Headers | undefined, object | undefined>;
       const status = apiError.status;
       if (status !== undefined) {

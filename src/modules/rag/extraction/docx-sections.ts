@@ -1,12 +1,8 @@
-import mammoth from 'mammoth';
 import type { ExtractedSection } from 'src/modules/rag/rag.contracts';
 import { ExtractionError, RagErrorCode } from 'src/modules/rag/rag.exception';
 import type { ExtractionLimits } from 'src/modules/rag/extraction/extraction-limits';
 import { htmlToSections } from 'src/modules/rag/extraction/html-sections';
 import { assertZipWithinLimits, readZipEntries } from 'src/modules/rag/extraction/zip-inspection';
-
-/** Images are never read (nor inflated): the text is all that is indexed. */
-const skipImages = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
 
 /**
  * Word's heading styles become h1-h6 in mammoth's HTML, and so heading paths in the sections.
@@ -19,6 +15,10 @@ export async function docxToSections(bytes: Buffer, limits: ExtractionLimits): P
   }
   assertZipWithinLimits(bytes, entries, limits);
 
+  // Loaded on the first Word document rather than at boot (~14 MB resident).
+  const { default: mammoth } = await import('mammoth');
+  /** Images are never read (nor inflated): the text is all that is indexed. */
+  const skipImages = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
   let html: string;
   try {
     ({ value: html } = await mammoth.convertToHtml({ buffer: bytes }, { convertImage: skipImages, ignoreEmptyParagraphs: true }));

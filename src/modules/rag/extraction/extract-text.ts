@@ -35,7 +35,7 @@ export async function extractText({ bytes, format, limits: overrides }: ExtractT
       sections = await docxToSections(bytes, limits);
       break;
     case 'html':
-      sections = htmlToSections(decodeWithin(bytes, limits.maxChars * HTML_MARKUP_ALLOWANCE), limits.maxHtmlDepth);
+      sections = await htmlToSections(decodeWithin(bytes, limits.maxChars * HTML_MARKUP_ALLOWANCE), limits.maxHtmlDepth);
       break;
     case 'markdown':
       sections = markdownToSections(normalizeText(decodeWithin(bytes, limits.maxChars)));

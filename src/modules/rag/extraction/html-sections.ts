@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { compile, type FormatCallback } from 'html-to-text';
+import type { FormatCallback, HtmlToTextOptions } from 'html-to-text';
 import type { ExtractedSection } from 'src/modules/rag/rag.contracts';
 import { HeadingTrail } from 'src/modules/rag/extraction/heading-trail';
 import { assertHtmlNestingWithin } from 'src/modules/rag/extraction/html-nesting';
@@ -24,7 +24,11 @@ const markHeading: FormatCallback = (elem, walk, builder, formatOptions) => {
 const SKIPPED = ['script', 'style', 'noscript', 'template', 'iframe', 'object', 'embed', 'svg', 'canvas', 'img', 'video', 'audio'];
 const CELL = { format: 'inlineSurround', options: { suffix: ' | ' } };
 
-const convertHtml = compile({
+/** html-to-text (~10 MB resident) is loaded with the first HTML or Word document, not at boot. */
+let converter: Promise<(html: string) => string> | undefined;
+const loadConverter = () => (converter ??= import('html-to-text').then(({ compile }) => compile(CONVERSION)));
+
+const CONVERSION: HtmlToTextOptions = {
   wordwrap: false,
   formatters: { markHeading },
   selectors: [
@@ -38,15 +42,16 @@ const convertHtml = compile({
   ],
   // The walk is recursive. assertHtmlNestingWithin keeps real documents far shallower; this is the backstop.
   limits: { maxDepth: 1024, ellipsis: '', maxInputLength: undefined },
-});
+};
 
 /**
  * Plain text of an HTML document (text only: no markup, scripts or styles survive), split into
  * sections at each h1-h6 with the path of enclosing headings. Each section's text starts with
  * its own heading line, so the words of a heading are searchable with its content.
  */
-export function htmlToSections(html: string, maxDepth: number): ExtractedSection[] {
+export async function htmlToSections(html: string, maxDepth: number): Promise<ExtractedSection[]> {
   assertHtmlNestingWithin(html, maxDepth);
+  const convertHtml = await loadConverter();
   const text = convertHtml(html.replaceAll('\u0001', ''));
   const sections: ExtractedSection[] = [];
   const trail = new HeadingTrail();

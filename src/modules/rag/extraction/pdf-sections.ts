@@ -1,9 +1,9 @@
-import { getDocumentProxy } from 'unpdf';
+import type { getDocumentProxy as GetDocumentProxy } from 'unpdf';
 import type { ExtractedSection } from 'src/modules/rag/rag.contracts';
 import { ExtractionError, RagErrorCode } from 'src/modules/rag/rag.exception';
 import type { ExtractionLimits } from 'src/modules/rag/extraction/extraction-limits';
 
-type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
+type PdfDocument = Awaited<ReturnType<typeof GetDocumentProxy>>;
 
 export interface PdfText {
   sections: ExtractedSection[];
@@ -25,6 +25,8 @@ const PAGES_PER_BATCH = 16;
 export async function pdfToSections(bytes: Buffer, limits: ExtractionLimits): Promise<PdfText> {
   // pdf.js takes ownership of (and may detach) the array it is given: hand it a copy.
   // Verbosity 0: its warnings about damaged files would otherwise go to the console.
+  // pdf.js is loaded on the first PDF rather than at boot.
+  const { getDocumentProxy } = await import('unpdf');
   const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 }).catch((error: unknown) => {
     throw new ExtractionError(RagErrorCode.ExtractionFailed, `The PDF could not be opened: ${describePdfError(error)}`);
   });

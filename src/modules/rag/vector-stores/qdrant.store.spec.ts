@@ -10,7 +10,7 @@ describeVectorStoreContract(
   'Qdrant',
   async () => {
     // A prefix of its own per run, so parallel runs sharing one server never see each other's collections.
-    const store = QdrantStore.open({
+    const store = await QdrantStore.open({
       url: QDRANT_URL!,
       apiKey: process.env.QDRANT_API_KEY,
       collectionPrefix: `test_${randomBytes(4).toString('hex')}`,

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
+import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
 import { createHash } from 'node:crypto';
 import { VectorStore, type VectorHit, type VectorQuery, type VectorRecord } from 'src/modules/rag/rag.contracts';
 import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
@@ -64,7 +64,9 @@ export class QdrantStore extends VectorStore {
     super();
   }
 
-  static open(options: QdrantStoreOptions): QdrantStore {
+  /** The client (~20 MB resident) is loaded only by deployments that choose Qdrant. */
+  static async open(options: QdrantStoreOptions): Promise<QdrantStore> {
+    const { QdrantClient } = await import('@qdrant/js-client-rest');
     // The client's own version check only console.warns; connect() logs the version instead.
     const client = new QdrantClient({
       url: options.url,

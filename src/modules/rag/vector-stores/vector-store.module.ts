@@ -26,7 +26,7 @@ export interface OpenedVectorStore {
 export async function openVectorStore(config: AppConfig, appDatabase: DataSource): Promise<OpenedVectorStore> {
   const settings = config.vectorStore;
   if (settings.kind === 'qdrant') {
-    const store = QdrantStore.open({ url: settings.url, apiKey: settings.apiKey, collectionPrefix: settings.collectionPrefix });
+    const store = await QdrantStore.open({ url: settings.url, apiKey: settings.apiKey, collectionPrefix: settings.collectionPrefix });
     await store.connect();
     return { store, close: () => Promise.resolve() };
   }
