@@ -35,17 +35,22 @@ export class OllamaProvider implements LlmProvider {
   }
 
   async *chatStream(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {
-    const client = this.client(signal);
-    const stream = await this.call(() => client.chat({ ...toOllamaChat(request), stream: true }), signal);
+    const cancel = linkedAbort(signal);
+    let finished = false;
     try {
-      for await (const part of iterate(stream, signal)) {
-        yield toChunk(part);
+      const client = this.client(cancel.signal);
+      const stream = await this.call(() => client.chat({ ...toOllamaChat(request), stream: true }), signal);
+      try {
+        for await (const part of iterate(stream, signal)) {
+          yield toChunk(part);
+        }
+        finished = true;
+      } catch (error) {
+        throw toProviderError(error, signal);
       }
-    } catch (error) {
-      throw toProviderError(error, signal);
     } finally {
       // Stops generation on the node when the consumer leaves early.
-      stream.abort();
+      cancel.release(!finished);
     }
   }
 
@@ -99,17 +104,22 @@ export class OllamaProvider implements LlmProvider {
    * the signal cancels the download; Ollama keeps the layers it has, so a later pull resumes.
    */
   async pull(model: string, onProgress?: (progress: PullProgress) => void, signal?: AbortSignal): Promise<PullProgress> {
-    const stream = await this.call(() => this.client(signal).pull({ model, stream: true }), signal);
+    const cancel = linkedAbort(signal);
+    let finished = false;
     let last: PullProgress = { status: 'started' };
     try {
-      for await (const part of iterate(stream, signal)) {
-        last = toPullProgress(part);
-        onProgress?.(last);
+      const stream = await this.call(() => this.client(cancel.signal).pull({ model, stream: true }), signal);
+      try {
+        for await (const part of iterate(stream, signal)) {
+          last = toPullProgress(part);
+          onProgress?.(last);
+        }
+        finished = true;
+      } catch (error) {
+        throw toStreamError(error, signal);
       }
-    } catch (error) {
-      throw toStreamError(error, signal);
     } finally {
-      stream.abort();
+      cancel.release(!finished);
     }
     return last;
   }
@@ -138,15 +148,13 @@ export class OllamaProvider implements LlmProvider {
 
   /**
    * The client only aborts streams, and only all at once per instance; a per-call instance
-   * whose fetch carries the caller's signal gives each request its own cancellation.
+   * whose fetch carries the caller's signal gives each request its own cancellation. (The
+   * client's own stream signal is dropped: streams are cancelled through `signal` instead.)
    */
   private client(signal?: AbortSignal): Ollama {
     return new Ollama({
       host: this.host,
-      fetch: (input, init) => {
-        const signals = [init?.signal, signal].filter((s): s is AbortSignal => s != null);
-        return fetch(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
-      },
+      fetch: signal ? (input, init) => fetch(input, { ...init, signal }) : fetch,
     });
   }
 
@@ -163,6 +171,26 @@ export class OllamaProvider implements LlmProvider {
       throw toProviderError(error, signal);
     }
   }
+}
+
+/**
+ * A request's own cancellation, fired by the caller's signal or by `release(true)` when the
+ * consumer leaves before the body's end. Cheaper than AbortSignal.any (weak references and
+ * GC work per call), and a body read to its end is not aborted at all (which would build an
+ * AbortError for nothing).
+ */
+function linkedAbort(parent?: AbortSignal): { signal: AbortSignal; release(abort: boolean): void } {
+  const controller = new AbortController();
+  const forward = () => controller.abort(parent?.reason);
+  if (parent?.aborted) forward();
+  else parent?.addEventListener('abort', forward, { once: true });
+  return {
+    signal: controller.signal,
+    release(abort) {
+      parent?.removeEventListener('abort', forward);
+      if (abort && !controller.signal.aborted) controller.abort();
+    },
+  };
 }
 
 /** One line of `/api/pull` progress; `total`/`completed` (bytes) come with layer downloads only. */
