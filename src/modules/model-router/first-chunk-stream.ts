@@ -34,12 +34,12 @@ export function continueAfterFirstChunk(
     try {
       let next = first;
       while (!next.done) {
+        // Finished as soon as the final chunk is handed out: a consumer that stops there
+        // (rather than asking for more) has not left early, and nothing needs aborting.
+        if (next.value.done) finished = true;
         yield next.value;
         sent += 1;
-        if (next.value.done) {
-          finished = true;
-          return;
-        }
+        if (finished) return;
         try {
           next = await iterator.next();
         } catch (error) {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChatChunk, ProviderError } from 'src/modules/model-router/providers/llm-provider';
 import { OllamaProvider, PullProgress } from 'src/modules/model-router/providers/ollama.provider';
 import { OllamaTestServer } from 'test/support/ollama-test-server';
@@ -41,6 +41,25 @@ describe('OllamaProvider', () => {
     expect(chunks.map((c) => c.content).join('')).toBe('hi there you');
     expect(chunks.at(-1)).toMatchObject({ done: true, finishReason: 'stop', usage: { promptTokens: 3, completionTokens: 3 } });
     expect(chunks.slice(0, -1).every((c) => !c.done)).toBe(true);
+  });
+
+  it('aborts nothing once the final chunk has arrived, whether the consumer reads on or stops there', async () => {
+    const provider = await start();
+    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'one two' }] };
+    // An abort after the end stops nothing and builds an AbortError (with its stack) per answer.
+    const abort = vi.spyOn(AbortController.prototype, 'abort');
+    try {
+      for (let i = 0; i < 3; i++) await drain(provider.chatStream(request));
+      for (let i = 0; i < 3; i++) {
+        for await (const chunk of provider.chatStream(request)) if (chunk.done) break;
+      }
+      expect(abort).not.toHaveBeenCalled();
+      // Still cancelled when the consumer leaves before the end.
+      for await (const chunk of provider.chatStream(request)) if (!chunk.done) break;
+      expect(abort).toHaveBeenCalled();
+    } finally {
+      abort.mockRestore();
+    }
   });
 
   it('answers non-streaming chat, embed, tags, ps and version', async () => {

@@ -40,16 +40,27 @@ export class OllamaProvider implements LlmProvider {
     try {
       const client = this.client(cancel.signal);
       const stream = await this.call(() => client.chat({ ...toOllamaChat(request), stream: true }), signal);
-      try {
-        for await (const part of iterate(stream, signal)) {
-          yield toChunk(part);
+      const parts = iterate(stream, signal);
+      for (;;) {
+        let next: IteratorResult<ChatResponse>;
+        try {
+          next = await parts.next();
+          if (!next.done && next.value.done) {
+            // The final line: read the body to its end before handing it out, so the
+            // connection goes back to the pool whether or not the consumer asks for more.
+            while (!(await parts.next()).done);
+            finished = true;
+          }
+        } catch (error) {
+          throw toProviderError(error, signal);
         }
-        finished = true;
-      } catch (error) {
-        throw toProviderError(error, signal);
+        if (next.done) break;
+        yield toChunk(next.value);
       }
+      finished = true;
     } finally {
-      // Stops generation on the node when the consumer leaves early.
+      // Stops generation on the node when the consumer leaves early (which also drops the
+      // connection); a body read to its end has nothing left to stop.
       cancel.release(!finished);
     }
   }
