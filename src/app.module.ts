@@ -12,6 +12,7 @@ import { ConfigModule } from 'src/config/config.module';
 import { GremlinsRole } from 'src/config/roles';
 import { DatabaseModule } from 'src/database/database.module';
 import { GraphqlModule } from 'src/graphql/graphql.module';
+import { AgentsModule } from 'src/modules/agents/agents.module';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { ConversationsModule } from 'src/modules/conversations/conversations.module';
@@ -44,6 +45,7 @@ const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
   scheduler: [MaintenanceModule],
   router: [ModelRouterModule, ConversationsModule],
   rag: [RagModule],
+  agents: [AgentsModule],
 };
 
 @Module({})

@@ -64,6 +64,8 @@ describe('API keys', () => {
 
     const key = (await api.post('/api/v1/api-keys', { name: 'all mine' }, { token: member.accessToken, workspaceId: teamId })).body;
     expect(key.permissions).toEqual([
+      'agent.read',
+      'agent.write',
       'api-key.create',
       'api-key.read',
       'api-key.revoke',
@@ -75,6 +77,8 @@ describe('API keys', () => {
       'model.invoke',
       'model.read',
       'role.read',
+      'workflow.read',
+      'workflow.run',
       'workspace.read',
     ]);
     const minted = await api.post('/api/v1/api-keys', { name: 'child' }, { apiKey: key.key });
@@ -84,11 +88,13 @@ describe('API keys', () => {
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'viewer' }, { token: admin.accessToken });
     const me = await api.get('/api/v1/auth/me', { apiKey: key.key });
     expect(me.body.permissions).toEqual([
+      'agent.read',
       'conversation.read',
       'knowledge-base.read',
       'member.read',
       'model.read',
       'role.read',
+      'workflow.read',
       'workspace.read',
     ]);
     await api.put(`/api/v1/workspaces/${teamId}/members/${member.user.id}/role`, { role: 'member' }, { token: admin.accessToken });

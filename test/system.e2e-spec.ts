@@ -22,12 +22,13 @@ describe('admin system endpoints, every role in one process (in-process transpor
     const response = await api.get('/api/v1/admin/system', { token: admin.accessToken });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ transport: 'in-process', queue: 'in-memory', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
-    expect(response.body.process).toMatchObject({ pid: process.pid, roles: ['api', 'scheduler', 'router', 'rag'] });
+    expect(response.body.process).toMatchObject({ pid: process.pid, roles: ['api', 'scheduler', 'router', 'rag', 'agents'] });
     expect(response.body.roles).toEqual([
       expect.objectContaining({ role: 'api', local: true, reachable: true, answeredBy: response.body.process }),
       expect.objectContaining({ role: 'scheduler', local: true, reachable: true, answeredBy: response.body.process }),
       expect.objectContaining({ role: 'router', local: true, reachable: true, answeredBy: response.body.process }),
       expect.objectContaining({ role: 'rag', local: true, reachable: true, answeredBy: response.body.process }),
+      expect.objectContaining({ role: 'agents', local: true, reachable: true, answeredBy: response.body.process }),
     ]);
   });
 
@@ -111,6 +112,7 @@ describe('admin system endpoints, api role alone without a transport', () => {
       { role: 'scheduler', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
       { role: 'router', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
       { role: 'rag', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
+      { role: 'agents', local: false, reachable: false, error: 'ROLE_UNAVAILABLE' },
     ]);
   });
 });

@@ -11,7 +11,7 @@ describe('loadConfig', () => {
   it('applies defaults on an empty environment', () => {
     const config = loadConfig({ DATA_DIR: tempDir() });
     expect(config.port).toBe(3000);
-    expect(config.roles).toEqual(['api', 'scheduler', 'router', 'rag']);
+    expect(config.roles).toEqual(['api', 'scheduler', 'router', 'rag', 'agents']);
     expect(config.transport).toBe('in-process');
     expect(config.isEmbeddedDatabase).toBe(true);
     expect(config.rateLimits).toEqual({ anonymousPerHour: 1000, authenticatedPerHour: 5000 });

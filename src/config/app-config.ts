@@ -274,6 +274,67 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only (at most 64)')
     .default('gremlins_rag'),
+  /** Where uploaded knowledge-base files live: a folder under DATA_DIR, or an S3-compatible bucket. */
+  OBJECT_STORE: z.enum(['local', 's3']).default('local'),
+  /** An S3-compatible server (MinIO, Ceph, R2, ...); unset for AWS S3 itself. */
+  S3_ENDPOINT: optionalUrl(['http', 'https']),
+  S3_REGION: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a region name such as eu-west-1')
+    .default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .refine((value) => value === undefined || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value), {
+      message: 'a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+    }),
+  /** Both or neither; neither uses the SDK's default chain (AWS_* variables, instance or pod role). */
+  S3_ACCESS_KEY_ID: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+  S3_SECRET_ACCESS_KEY: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value)),
+  /** Bucket in the path (`endpoint/bucket/key`) rather than the host name; default true with S3_ENDPOINT, false without. */
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).optional(),
+  /** Prepended to every key (`<prefix>/workspaces/...`), so deployments can share a bucket. */
+  S3_PREFIX: z
+    .string()
+    .default('')
+    .transform((value) => value.trim().replace(/^\/+|\/+$/g, ''))
+    .refine((value) => value === '' || (value.length <= 200 && /^[A-Za-z0-9][A-Za-z0-9_-]*(\/[A-Za-z0-9][A-Za-z0-9_-]*)*$/.test(value)), {
+      message: 'path segments of letters, digits, _ and - separated by /, at most 200 characters (e.g. gremlins/prod)',
+    }),
+
+  /** Jobs of the agents queue (run planning, tasks, aggregation) this process works on at once. */
+  AGENTS_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Runs of one workspace that plan or execute at once; more wait in priority order. */
+  AGENTS_MAX_CONCURRENT_RUNS_PER_WORKSPACE: z.coerce.number().int().min(1).max(1000).default(4),
+  /** Server maxima of a run's limits (also its defaults): model and tool steps, tool calls, tokens, wall time. */
+  AGENTS_MAX_STEPS: z.coerce.number().int().min(1).max(10_000).default(40),
+  AGENTS_MAX_TOOL_CALLS: z.coerce.number().int().min(0).max(10_000).default(20),
+  AGENTS_MAX_TOKEN_BUDGET: z.coerce.number().int().min(100).default(200_000),
+  AGENTS_MAX_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(600_000),
+  /** Most tasks a planner may make for one run (the aggregation task comes on top). */
+  AGENTS_MAX_PLAN_TASKS: z.coerce.number().int().min(1).max(50).default(6),
+  /**
+   * How long a job whose worker died stays locked before another worker retries it (BullMQ
+   * lock duration and stalled-job check interval).
+   */
+  AGENTS_JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** A run that has made no progress for this long has its jobs checked and, if they are gone, re-queued or failed. */
+  AGENTS_STALE_RUN_MS: z.coerce.number().int().min(1_000).default(300_000),
+  AGENTS_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  /** The `web_search` agent tool: `none` (default: the tool is not offered) or `searxng`. */
+  AGENTS_WEB_SEARCH_PROVIDER: z.enum(['none', 'searxng']).default('none'),
+  /** The SearXNG instance (JSON output enabled); the tools may reach it even on a private address. */
+  AGENTS_WEB_SEARCH_URL: optionalUrl(['http', 'https']),
+  /** Deadline of one search request, and of each result page `web_search` fetches. */
+  AGENTS_WEB_SEARCH_TIMEOUT_MS: positiveInt(10_000),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -290,6 +351,19 @@ export class ConfigValidationError extends Error {
 export type VectorStoreConfig =
   { kind: 'pgvector'; url?: string; efSearch: number } | { kind: 'qdrant'; url: string; apiKey?: string; collectionPrefix: string };
 
+/** Uploaded files: `DATA_DIR/objects`, or an S3-compatible bucket (credentials unset: the SDK's default chain). */
+export type ObjectStoreConfig =
+  | { kind: 'local'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      forcePathStyle: boolean;
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      prefix: string;
+    };
+
 export interface OidcConfig {
   issuerUrl: string;
   clientId: string;
@@ -299,6 +373,24 @@ export interface OidcConfig {
   postLoginRedirectUrl?: string;
   /** Never true in production: loadConfig refuses it there. */
   allowInsecureHttp: boolean;
+}
+
+/** Workflow runs: worker concurrency, per-workspace admission and the maxima of a run's limits. */
+export interface AgentsConfig {
+  workerConcurrency: number;
+  maxConcurrentRunsPerWorkspace: number;
+  maxLimits: { maxSteps: number; maxToolCalls: number; tokenBudget: number; timeoutMs: number };
+  maxPlanTasks: number;
+  jobLockMs: number;
+  staleRunMs: number;
+  sweepIntervalMs: number;
+}
+
+/** The web search provider of the `web_search` agent tool; null when none is configured. */
+export interface WebSearchConfig {
+  provider: 'searxng';
+  url: string;
+  timeoutMs: number;
 }
 
 /** The typed configuration every provider receives by injecting `AppConfig`. */
@@ -366,6 +458,9 @@ export class AppConfig {
   readonly ragIngestion: { maxUploadBytes: number; concurrency: number; urlAllowedHosts: readonly string[] };
   readonly embeddings: { batchSize: number };
   readonly vectorStore: VectorStoreConfig;
+  readonly objectStore: ObjectStoreConfig;
+  readonly agents: AgentsConfig;
+  readonly agentTools: { webSearch: WebSearchConfig | null };
 
   constructor(env: ParsedEnv, jwtSecret: string) {
     this.nodeEnv = env.NODE_ENV;
@@ -431,10 +526,46 @@ export class AppConfig {
       urlAllowedHosts: env.RAG_URL_ALLOWED_HOSTS,
     };
     this.embeddings = { batchSize: env.RAG_EMBED_BATCH_SIZE };
+    this.agents = {
+      workerConcurrency: env.AGENTS_WORKER_CONCURRENCY,
+      maxConcurrentRunsPerWorkspace: env.AGENTS_MAX_CONCURRENT_RUNS_PER_WORKSPACE,
+      maxLimits: {
+        maxSteps: env.AGENTS_MAX_STEPS,
+        maxToolCalls: env.AGENTS_MAX_TOOL_CALLS,
+        tokenBudget: env.AGENTS_MAX_TOKEN_BUDGET,
+        timeoutMs: env.AGENTS_MAX_TIMEOUT_MS,
+      },
+      maxPlanTasks: env.AGENTS_MAX_PLAN_TASKS,
+      jobLockMs: env.AGENTS_JOB_LOCK_MS,
+      staleRunMs: env.AGENTS_STALE_RUN_MS,
+      sweepIntervalMs: env.AGENTS_SWEEP_INTERVAL_MS,
+    };
+    this.agentTools = {
+      webSearch:
+        env.AGENTS_WEB_SEARCH_PROVIDER === 'searxng' && env.AGENTS_WEB_SEARCH_URL
+          ? { provider: 'searxng', url: env.AGENTS_WEB_SEARCH_URL, timeoutMs: env.AGENTS_WEB_SEARCH_TIMEOUT_MS }
+          : null,
+    };
     this.vectorStore =
       env.VECTOR_STORE === 'qdrant'
         ? { kind: 'qdrant', url: env.QDRANT_URL!, apiKey: env.QDRANT_API_KEY, collectionPrefix: env.QDRANT_COLLECTION_PREFIX }
         : { kind: 'pgvector', url: env.PGVECTOR_URL, efSearch: env.PGVECTOR_EF_SEARCH };
+    this.objectStore =
+      env.OBJECT_STORE === 's3'
+        ? {
+            kind: 's3',
+            bucket: env.S3_BUCKET!,
+            region: env.S3_REGION,
+            endpoint: env.S3_ENDPOINT,
+            forcePathStyle:
+              env.S3_FORCE_PATH_STYLE === undefined ? env.S3_ENDPOINT !== undefined : ['true', '1'].includes(env.S3_FORCE_PATH_STYLE),
+            credentials:
+              env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
+                ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
+                : undefined,
+            prefix: env.S3_PREFIX,
+          }
+        : { kind: 'local', root: join(this.dataDir, 'objects') };
     if (env.LLAMA_MODEL_PATH) {
       this.llamaCpp = {
         modelPath: env.LLAMA_MODEL_PATH,
@@ -491,6 +622,18 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (env.GREMLINS_TRANSPORT === 'nats' && !env.NATS_URL) issues.push('GREMLINS_TRANSPORT: nats needs NATS_URL');
   if (env.GREMLINS_TRANSPORT === 'redis' && !env.REDIS_URL) issues.push('GREMLINS_TRANSPORT: redis needs REDIS_URL');
   if (env.VECTOR_STORE === 'qdrant' && !env.QDRANT_URL) issues.push('VECTOR_STORE: qdrant needs QDRANT_URL (e.g. http://qdrant:6333)');
+  if (env.OBJECT_STORE === 's3' && !env.S3_BUCKET) issues.push('OBJECT_STORE: s3 needs S3_BUCKET (the bucket uploaded files go to)');
+  if (env.S3_ENDPOINT !== undefined) {
+    const problem = s3EndpointProblem(env.S3_ENDPOINT);
+    if (problem) issues.push(`S3_ENDPOINT: ${problem}`);
+  }
+  if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
+    issues.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both, or neither to use the default AWS credential chain');
+  }
+  if (env.AGENTS_WEB_SEARCH_PROVIDER === 'searxng') {
+    const problem = webSearchUrlProblem(env.AGENTS_WEB_SEARCH_URL);
+    if (problem) issues.push(`AGENTS_WEB_SEARCH_URL: ${problem}`);
+  }
   if (env.ROUTER_AUTO_BALANCED_THRESHOLD > env.ROUTER_AUTO_POWERFUL_THRESHOLD)
     issues.push('ROUTER_AUTO_BALANCED_THRESHOLD: must not be above ROUTER_AUTO_POWERFUL_THRESHOLD');
   if ((env.OIDC_ISSUER_URL === undefined) !== (env.OIDC_CLIENT_ID === undefined)) {
@@ -518,6 +661,31 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
   const jwtSecret = env.JWT_SECRET ?? loadOrCreateDevelopmentSecret(resolve(env.DATA_DIR));
   return new AppConfig(env, jwtSecret);
+}
+
+/** Credentials belong in S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY, where they are not logged with the URL. */
+function s3EndpointProblem(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) return 'must not contain credentials; use S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY';
+    if (parsed.search || parsed.hash || parsed.pathname !== '/')
+      return 'must be a base URL such as http://minio:9000, without a path or query';
+  } catch {
+    return 'must be a valid URL such as http://minio:9000';
+  }
+  return undefined;
+}
+
+function webSearchUrlProblem(url: string | undefined): string | undefined {
+  if (url === undefined) return 'AGENTS_WEB_SEARCH_PROVIDER=searxng needs the URL of the SearXNG instance (e.g. http://searxng:8080)';
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) return 'must not contain credentials';
+    if (parsed.search || parsed.hash) return 'must be a base URL without a query or fragment';
+  } catch {
+    return 'must be a valid URL';
+  }
+  return undefined;
 }
 
 function weakSecretReason(secret: string): string | undefined {

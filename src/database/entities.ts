@@ -1,7 +1,13 @@
+import { AgentDefinition } from 'src/modules/agents/definitions/agent-definition.entity';
+import { AgentArtifact } from 'src/modules/agents/runs/agent-artifact.entity';
+import { AgentRun } from 'src/modules/agents/runs/agent-run.entity';
+import { AgentStep } from 'src/modules/agents/runs/agent-step.entity';
+import { AgentTask } from 'src/modules/agents/runs/agent-task.entity';
 import { ApiKey } from 'src/modules/auth/api-keys/api-key.entity';
 import { RefreshToken } from 'src/modules/auth/tokens/refresh-token.entity';
 import { Session } from 'src/modules/auth/tokens/session.entity';
 import { AuditEvent } from 'src/modules/audit/audit-event.entity';
+import { ConversationKnowledgeBase } from 'src/modules/conversations/conversation-knowledge-base.entity';
 import { ConversationMessage } from 'src/modules/conversations/conversation-message.entity';
 import { Conversation } from 'src/modules/conversations/conversation.entity';
 import { LlmUpstream } from 'src/modules/model-router/registry/llm-upstream.entity';
@@ -35,9 +41,15 @@ export const ENTITIES = [
   Model,
   Conversation,
   ConversationMessage,
+  ConversationKnowledgeBase,
   UsageRecord,
   TokenQuota,
   KnowledgeBase,
   RagDocument,
   RagChunk,
+  AgentDefinition,
+  AgentRun,
+  AgentTask,
+  AgentStep,
+  AgentArtifact,
 ];

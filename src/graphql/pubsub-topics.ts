@@ -1,3 +1,4 @@
+import type { RunControlMessage, RunEvent } from 'src/modules/agents/events/run-events';
 import type { AuditEventDto } from 'src/modules/audit/audit-events.dto';
 import type { ConversationStreamEvent } from 'src/modules/conversations/conversation-stream';
 import type { DocumentProgressPayload } from 'src/modules/realtime/realtime-events';
@@ -17,6 +18,10 @@ export interface PubSubTopics {
   'conversation-stream': ConversationStreamEvent;
   /** Scoped by knowledge base id: each document's ingestion stage and percent. */
   'rag-document-progress': DocumentProgressPayload;
+  /** Scoped by run id: a workflow run's plan, tasks, tool calls, answer tokens and end. */
+  'agent-run-event': RunEvent;
+  /** Instance-wide: stop a run's in-flight calls on whichever replica runs them. */
+  'agent-run-control': RunControlMessage;
 }
 
 export type PubSubTopic = keyof PubSubTopics;

@@ -42,6 +42,8 @@ export class OllamaTestServer {
   readonly faults: OllamaFaults = { latencyMs: 0, status503: false, firstTokenDelayMs: 0, interChunkDelayMs: 0, pullChunkDelayMs: 0 };
   /** Every chat/generate request the server received, by model. */
   readonly requests: { path: string; model: string }[] = [];
+  /** The messages of every /api/chat request, in order (to check what a model was prompted with). */
+  readonly chats: { model: string; messages: { role: string; content: string }[] }[] = [];
   models: string[];
   loaded: string[];
   pullable?: string[];
@@ -138,6 +140,9 @@ export class OllamaTestServer {
     // Like Ollama, a name without a tag means `:latest`.
     const model = !requested.includes(':') && this.models.includes(`${requested}:latest`) ? `${requested}:latest` : requested;
     this.requests.push({ path, model });
+    if (path === '/api/chat' && Array.isArray(body.messages)) {
+      this.chats.push({ model, messages: body.messages as { role: string; content: string }[] });
+    }
     if (this.faults.status503) return json(res, 503, { error: 'server busy, please try again.  maximum pending requests exceeded' });
     if (!this.models.includes(model)) return json(res, 404, { error: `model "${model}" not found, try pulling it first` });
     if (path !== '/api/embed' && this.embeddingModels.includes(model))

@@ -26,6 +26,14 @@ export enum Permission {
   KnowledgeBaseRead = 'knowledge-base.read',
   /** Create, change and delete knowledge bases and their documents. */
   KnowledgeBaseWrite = 'knowledge-base.write',
+  /** See the workspace's agents (built-in and custom). */
+  AgentRead = 'agent.read',
+  /** Create, change and delete the workspace's custom agents. */
+  AgentWrite = 'agent.write',
+  /** Start and cancel workflow runs (the models they call also need model.invoke). */
+  WorkflowRun = 'workflow.run',
+  /** Read your workflow runs, their steps, events and artifacts. */
+  WorkflowRead = 'workflow.read',
 
   // Instance-scoped: only instance administrators hold these.
   AdminUserRead = 'admin.user.read',

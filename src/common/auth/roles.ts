@@ -14,6 +14,8 @@ const VIEWER: Permission[] = [
   Permission.ModelRead,
   Permission.ConversationRead,
   Permission.KnowledgeBaseRead,
+  Permission.AgentRead,
+  Permission.WorkflowRead,
 ];
 const MEMBER: Permission[] = [
   ...VIEWER,
@@ -23,6 +25,8 @@ const MEMBER: Permission[] = [
   Permission.ModelInvoke,
   Permission.ConversationWrite,
   Permission.KnowledgeBaseWrite,
+  Permission.AgentWrite,
+  Permission.WorkflowRun,
 ];
 const ADMIN: Permission[] = [...MEMBER, Permission.WorkspaceUpdate, Permission.MemberManage, Permission.RoleManage, Permission.UsageRead];
 

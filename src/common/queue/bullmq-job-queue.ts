@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from 'src/common/redis/redis-url';
 import {
   assertValidJobId,
+  assertValidPriority,
   assertValidRepeat,
   EnqueueOptions,
   JobDefinitions,
@@ -11,6 +12,7 @@ import {
   JobQueue,
   JobSnapshot,
   JobState,
+  MAX_JOB_PRIORITY,
   PermanentJobError,
   ProcessorOptions,
   QueueJob,
@@ -30,6 +32,7 @@ export interface BullMqJobQueueOptions {
 const PROBE_TIMEOUT_MS = 1_000;
 
 type Handlers = Record<string, (job: QueueJob) => Promise<unknown>>;
+type Processor = { handlers: Handlers; concurrency: number; lockDurationMs?: number };
 
 /**
  * `JobQueue` on BullMQ: jobs live in Redis, so every replica's workers share them and a
@@ -38,7 +41,7 @@ type Handlers = Record<string, (job: QueueJob) => Promise<unknown>>;
 export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
   private readonly logger = new Logger('JobQueue');
   private readonly queues = new Map<string, Queue>();
-  private readonly processors = new Map<string, { handlers: Handlers; concurrency: number }>();
+  private readonly processors = new Map<string, Processor>();
   private readonly workers: Worker[] = [];
   /** Non-blocking commands of every queue (enqueue, schedule, lookups); workers open their own. */
   private connection?: Redis;
@@ -54,17 +57,24 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
 
   async enqueue<N extends keyof D & string>(name: N, payload: D[N]['payload'], options: EnqueueOptions = {}): Promise<string> {
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
+    if (options.priority !== undefined) assertValidPriority(options.priority);
     const job = await this.queue(this.queueOf(name)).add(name, payload, {
       ...this.jobOptions(resolveRunOptions(options)),
       ...(options.jobId !== undefined && { jobId: options.jobId }),
       ...(options.delayMs && { delay: options.delayMs }),
+      // BullMQ runs lower numbers first; ours are the other way round.
+      ...(options.priority !== undefined && { priority: MAX_JOB_PRIORITY + 1 - options.priority }),
     });
     return job.id!;
   }
 
   process<Q extends QueueOf<D>>(queue: Q, handlers: JobHandlers<D, Q>, options: ProcessorOptions = {}): void {
     if (this.processors.has(queue)) throw new Error(`Queue ${queue} already has a processor in this process`);
-    const processor = { handlers: handlers as unknown as Handlers, concurrency: options.concurrency ?? 1 };
+    const processor: Processor = {
+      handlers: handlers as unknown as Handlers,
+      concurrency: options.concurrency ?? 1,
+      lockDurationMs: options.lockDurationMs,
+    };
     this.processors.set(queue, processor);
     if (this.started && !this.stopped) this.startWorker(queue, processor);
   }
@@ -158,7 +168,7 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
     }
   }
 
-  private startWorker(queueName: string, processor: { handlers: Handlers; concurrency: number }): void {
+  private startWorker(queueName: string, processor: Processor): void {
     const worker = new Worker(
       queueName,
       async (job: Job) => {
@@ -184,6 +194,10 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
         connection: { ...redisOptionsFromUrl(this.options.redisUrl), maxRetriesPerRequest: null },
         prefix: this.options.prefix,
         concurrency: processor.concurrency,
+        ...(processor.lockDurationMs !== undefined && {
+          lockDuration: processor.lockDurationMs,
+          stalledInterval: processor.lockDurationMs,
+        }),
       },
     );
     worker.on('error', (error) => this.logger.error(`Worker for ${queueName}: ${error.message}`));

@@ -3,6 +3,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { randomUUID } from 'node:crypto';
 import {
   assertValidJobId,
+  assertValidPriority,
   assertValidRepeat,
   backoffDelay,
   EnqueueOptions,
@@ -32,6 +33,8 @@ interface MemoryJob {
   queue: string;
   payload: unknown;
   run: ResolvedRunOptions;
+  /** Undefined: ahead of every prioritised job, as in BullMQ. */
+  priority?: number;
   state: JobState;
   attemptsMade: number;
   failedReason?: string;
@@ -82,7 +85,8 @@ export class InMemoryJobQueue<D extends JobDefinitions> extends JobQueue<D> {
   async enqueue<N extends keyof D & string>(name: N, payload: D[N]['payload'], options: EnqueueOptions = {}): Promise<string> {
     const run = resolveRunOptions(options);
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
-    const job = this.add(this.queueOf(name), name, payload, run, options.jobId ?? randomUUID(), options.delayMs ?? 0);
+    if (options.priority !== undefined) assertValidPriority(options.priority);
+    const job = this.add(this.queueOf(name), name, payload, run, options.jobId ?? randomUUID(), options.delayMs ?? 0, options.priority);
     return Promise.resolve(job.id);
   }
 
@@ -145,7 +149,15 @@ export class InMemoryJobQueue<D extends JobDefinitions> extends JobQueue<D> {
     }
   }
 
-  private add(queueName: string, name: string, payload: unknown, run: ResolvedRunOptions, id: string, delayMs: number): MemoryJob {
+  private add(
+    queueName: string,
+    name: string,
+    payload: unknown,
+    run: ResolvedRunOptions,
+    id: string,
+    delayMs: number,
+    priority?: number,
+  ): MemoryJob {
     const queue = this.queue(queueName);
     const existing = queue.jobs.get(id);
     if (existing) return existing;
@@ -155,6 +167,7 @@ export class InMemoryJobQueue<D extends JobDefinitions> extends JobQueue<D> {
       queue: queueName,
       payload: jsonCopy(payload),
       run,
+      ...(priority !== undefined && { priority }),
       state: 'waiting',
       attemptsMade: 0,
       enqueuedAt: new Date(),
@@ -179,7 +192,12 @@ export class InMemoryJobQueue<D extends JobDefinitions> extends JobQueue<D> {
 
   private makeWaiting(job: MemoryJob): void {
     job.state = 'waiting';
-    this.queue(job.queue).waiting.push(job);
+    const waiting = this.queue(job.queue).waiting;
+    // Behind every job that goes first: unprioritised ones, then those of at least its priority.
+    const rank = (other: MemoryJob) => other.priority ?? Infinity;
+    let index = waiting.length;
+    while (index > 0 && rank(waiting[index - 1]) < rank(job)) index--;
+    waiting.splice(index, 0, job);
     this.pump(job.queue);
   }
 

@@ -184,6 +184,30 @@ describe.each([
     expect(recorder.maxActive).toBe(2);
   });
 
+  it('starts higher priorities first, oldest first within one, and unprioritised jobs ahead of all', async () => {
+    harness = makeHarness();
+    queue = harness.create();
+    recorder = new Recorder();
+    queue.process('work', recorder.handlers());
+    // Not started yet: every job is waiting when the single worker begins.
+    await queue.enqueue('echo', { value: 1 }, { priority: 1 });
+    await queue.enqueue('echo', { value: 2 }, { priority: 10 });
+    await queue.enqueue('echo', { value: 3 }, { priority: 5 });
+    await queue.enqueue('echo', { value: 4 }, { priority: 10 });
+    const last = await queue.enqueue('echo', { value: 5 });
+    await queue.start();
+    await finished(last);
+    await waitFor(() => Promise.resolve(recorder.calls.length === 5));
+    expect(recorder.calls.map((call) => (call.payload as { value: number }).value)).toEqual([5, 2, 4, 3, 1]);
+  });
+
+  it('rejects priorities outside 1 to 1000', async () => {
+    await open();
+    await expect(queue.enqueue('echo', { value: 1 }, { priority: 0 })).rejects.toThrow(/priority/);
+    await expect(queue.enqueue('echo', { value: 1 }, { priority: 1001 })).rejects.toThrow(/priority/);
+    await expect(queue.enqueue('echo', { value: 1 }, { priority: 2.5 })).rejects.toThrow(/priority/);
+  });
+
   it('holds a delayed job until its time', async () => {
     await open();
     const enqueuedAt = Date.now();

@@ -24,6 +24,12 @@ export interface EnqueueOptions extends RetryOptions {
   jobId?: string;
   /** Run no earlier than this many ms from now. */
   delayMs?: number;
+  /**
+   * 1 to 1000, higher starts first among the queue's waiting jobs; oldest first within a
+   * priority. As in BullMQ, jobs enqueued without one start before every prioritised job,
+   * so a queue should give every job a priority or none.
+   */
+  priority?: number;
 }
 
 export type RepeatSpec = { every: number } | { cron: string; tz?: string };
@@ -38,6 +44,12 @@ export interface ScheduleOptions extends RetryOptions {
 export interface ProcessorOptions {
   /** Jobs of this queue run at once in this process. Default 1. */
   concurrency?: number;
+  /**
+   * BullMQ: how long a running job's lock lasts between renewals, and how often stalled jobs
+   * are looked for; a job whose worker died is retried within about twice this. Default
+   * 30 s. No effect in memory (a dead process takes its jobs with it).
+   */
+  lockDurationMs?: number;
 }
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
@@ -149,6 +161,14 @@ export function assertValidJobId(id: string): void {
   if (id.length === 0 || id.length > 256) throw new RangeError('jobId must be 1 to 256 characters');
   if (id.includes(':')) throw new RangeError(`jobId must not contain ':' (${id})`);
   if (/^\d+$/.test(id)) throw new RangeError(`jobId must not be an integer (${id})`);
+}
+
+export const MAX_JOB_PRIORITY = 1000;
+
+export function assertValidPriority(priority: number): void {
+  if (!Number.isInteger(priority) || priority < 1 || priority > MAX_JOB_PRIORITY) {
+    throw new RangeError(`priority must be an integer from 1 to ${MAX_JOB_PRIORITY}, got ${priority}`);
+  }
 }
 
 export function assertValidRepeat(repeat: RepeatSpec): void {

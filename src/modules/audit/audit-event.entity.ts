@@ -22,6 +22,7 @@ export enum AuditAction {
   WorkspaceDeleted = 'workspace.deleted',
   SettingsChanged = 'settings.changed',
   MaintenanceRun = 'system.maintenance.run',
+  RagReconciled = 'rag.reconcile.run',
   NodeModelPulled = 'model.node.pulled',
   NodeModelLoaded = 'model.node.loaded',
   NodeModelUnloaded = 'model.node.unloaded',

@@ -6,7 +6,8 @@ import { RouterErrorCode, RouterException } from 'src/modules/model-router/route
 import { ActiveTurns } from 'src/modules/conversations/active-turns';
 import { ChatTurn } from 'src/modules/conversations/chat-turn';
 import { ConversationEventsPublisher } from 'src/modules/conversations/conversation-events.publisher';
-import type { ConversationMessage } from 'src/modules/conversations/conversation-message.entity';
+import type { GroundedTurn } from 'src/modules/conversations/conversation-grounding';
+import type { ConversationMessage, MessageSource } from 'src/modules/conversations/conversation-message.entity';
 import type { ConversationStreamEvent } from 'src/modules/conversations/conversation-stream';
 import type { AssistantOutcome, ConversationsRepository } from 'src/modules/conversations/conversations.repository';
 import type { MessageDto } from 'src/modules/conversations/dto/messages.dto';
@@ -30,6 +31,8 @@ function placeholder(): ConversationMessage {
     completionTokens: null,
     errorCode: null,
     errorMessage: null,
+    citations: null,
+    grounding: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -40,14 +43,14 @@ function turnWith(options: {
   chunks?: (signal: AbortSignal) => AsyncIterable<ChatChunk>;
   open?: () => Promise<GatewayStream>;
   finish?: (outcome: AssistantOutcome) => Promise<ConversationMessage | null>;
+  ground?: () => Promise<GroundedTurn>;
 }) {
   const published: ConversationStreamEvent[] = [];
   const stored: AssistantOutcome[] = [];
-  const gateway = {
-    stream: vi.fn(async (_request, _subject, call?: { signal?: AbortSignal }) =>
-      options.open ? options.open() : { routing, chunks: options.chunks!(call!.signal!) },
-    ),
-  } as unknown as ChatGateway;
+  const stream = vi.fn(async (_request: unknown, _subject: unknown, call?: { signal?: AbortSignal }) =>
+    options.open ? options.open() : { routing, chunks: options.chunks!(call!.signal!) },
+  );
+  const gateway = { stream } as unknown as ChatGateway;
   const repository = {
     finishAssistant: vi.fn(async (_id: string, outcome: AssistantOutcome) => {
       stored.push(outcome);
@@ -65,9 +68,10 @@ function turnWith(options: {
       assistantMessageId: 'assistant-1',
       request: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
       subject: { workspaceId: 'w', userId: 'u' },
+      ground: options.ground,
     },
   );
-  return { turn, published, stored, logError };
+  return { turn, published, stored, logError, stream };
 }
 
 /** Chunks arriving one by one, as from a network. */
@@ -163,6 +167,51 @@ describe('ChatTurn', () => {
     expect(stored).toEqual([
       expect.objectContaining({ status: 'incomplete', content: 'word word ', errorCode: 'CONVERSATION_GENERATION_ABORTED' }),
     ]);
+  });
+});
+
+describe('ChatTurn grounded in knowledge bases', () => {
+  const source = (n: number): MessageSource => ({
+    n,
+    knowledgeBaseId: 'kb',
+    chunkId: `doc:${n}`,
+    documentId: 'doc',
+    documentName: 'doc.pdf',
+    page: n,
+    start: n * 10,
+    end: n * 10 + 9,
+  });
+  const grounding = { knowledgeBases: [], sources: [source(1), source(2)] };
+  const groundedMessages = [{ role: 'user' as const, content: 'sources, then the question' }];
+
+  it('sends the grounded context and stores the citations of the answer', async () => {
+    const { turn, stored, stream } = turnWith({
+      ground: () => Promise.resolve({ messages: groundedMessages, grounding }),
+      chunks: () => chunks({ content: 'Yes [2], see [2, 7].', done: false }, { content: '', done: true, finishReason: 'stop' }),
+    });
+    await turn.connect();
+    expect(await turn.relay()).toMatchObject({ type: 'done' });
+    expect(stream.mock.calls[0][0]).toMatchObject({ model: 'm', messages: groundedMessages });
+    expect(stored[0]).toMatchObject({ status: 'complete', citations: [source(2)], grounding });
+  });
+
+  it('stores a retrieval that fails as an error before the model is called, and rethrows it', async () => {
+    const unavailable = new Error('rag is gone');
+    const { turn, stored, published, stream } = turnWith({ ground: () => Promise.reject(unavailable) });
+    await expect(turn.connect()).rejects.toBe(unavailable);
+    expect(stream).not.toHaveBeenCalled();
+    expect(stored).toEqual([expect.objectContaining({ status: 'error', content: '', errorCode: 'INTERNAL_ERROR' })]);
+    expect(stored[0]).not.toHaveProperty('citations');
+    expect(published.map((event) => event.type)).toEqual(['error']);
+  });
+
+  it('keeps what was searched, with no citations, when the model then fails before its first token', async () => {
+    const { turn, stored } = turnWith({
+      ground: () => Promise.resolve({ messages: groundedMessages, grounding }),
+      open: () => Promise.reject(new RouterException(RouterErrorCode.NoNode, 'no node')),
+    });
+    await expect(turn.connect()).rejects.toThrow('no node');
+    expect(stored[0]).toMatchObject({ status: 'error', errorCode: 'ROUTER_NO_NODE', citations: [], grounding });
   });
 });
 

@@ -5,6 +5,9 @@ import type { ChatGateway, GatewayChatRequest, GatewayStream } from 'src/modules
 import type { ChatChunk } from 'src/modules/model-router/providers/llm-provider';
 import { RouterErrorCode, RouterException } from 'src/modules/model-router/router.exception';
 import type { UsageSubject } from 'src/modules/model-router/usage/usage.contract';
+import { citedInOrder } from 'src/modules/rag/grounding';
+import type { GroundedTurn } from 'src/modules/conversations/conversation-grounding';
+import type { MessageGrounding } from 'src/modules/conversations/conversation-message.entity';
 import { ConversationEventsPublisher } from 'src/modules/conversations/conversation-events.publisher';
 import { ConversationStreamEvent, ConversationStreamPayloads } from 'src/modules/conversations/conversation-stream';
 import { ConversationErrorCode, ConversationException } from 'src/modules/conversations/conversations.exception';
@@ -24,8 +27,11 @@ export interface TurnStart {
   conversationId: string;
   userMessage: MessageDto;
   assistantMessageId: string;
+  /** For a grounded turn, `messages` is left empty: `ground` builds them. */
   request: GatewayChatRequest;
   subject: UsageSubject;
+  /** Grounded conversations: retrieves the sources and builds the context, before the model is called. */
+  ground?: () => Promise<GroundedTurn>;
 }
 
 type Terminal = Extract<ConversationStreamEvent, { type: 'done' | 'error' }>;
@@ -45,8 +51,10 @@ export class ChatTurn {
   /** Resolves once the answer is stored, whichever way it ended. */
   readonly settled: Promise<void>;
   private readonly controller = new AbortController();
-  private readonly request: GatewayChatRequest;
+  private request: GatewayChatRequest;
   private readonly subject: UsageSubject;
+  private readonly ground?: () => Promise<GroundedTurn>;
+  private grounding?: MessageGrounding;
   private stream?: GatewayStream;
   private ended = false;
   private markSettled!: () => void;
@@ -60,6 +68,7 @@ export class ChatTurn {
     this.assistantMessageId = start.assistantMessageId;
     this.request = start.request;
     this.subject = start.subject;
+    this.ground = start.ground;
     this.settled = new Promise((resolve) => (this.markSettled = resolve));
   }
 
@@ -85,15 +94,22 @@ export class ChatTurn {
   }
 
   /**
-   * Calls the model and resolves once it has sent its first chunk. A failure before that
-   * (unknown model, no node, overloaded, quota) ends the turn with status `error` and is
-   * rethrown, so a caller that has not answered yet can answer with the error itself.
+   * Grounds the turn (when its conversation has knowledge bases), calls the model and resolves
+   * once it has sent its first chunk. A failure before that (retrieval unavailable, unknown
+   * model, no node, overloaded, quota) ends the turn with status `error` and is rethrown, so a
+   * caller that has not answered yet can answer with the error itself.
    */
   async connect(): Promise<void> {
     try {
+      if (this.ground) {
+        const grounded = await this.ground();
+        this.request = { ...this.request, messages: grounded.messages };
+        this.grounding = grounded.grounding;
+        this.controller.signal.throwIfAborted();
+      }
       this.stream = await this.services.gateway.stream(this.request, this.subject, { signal: this.controller.signal });
     } catch (error) {
-      await this.end({ status: 'error', content: '' }, this.failure(error));
+      await this.end({ status: 'error', content: '', ...this.groundingOf('') }, this.failure(error));
       throw error;
     }
   }
@@ -153,19 +169,29 @@ export class ChatTurn {
         status: 'complete',
         content,
         ...routed,
+        ...this.groundingOf(content),
         finishReason: last.finishReason ?? 'stop',
         promptTokens: last.usage?.promptTokens ?? null,
         completionTokens: last.usage?.completionTokens ?? null,
       });
     } catch (error) {
-      yield await this.end({ status: 'incomplete', content, ...routed }, this.failure(error));
+      yield await this.end({ status: 'incomplete', content, ...routed, ...this.groundingOf(content) }, this.failure(error));
     } finally {
       if (!this.ended) {
         // relay()'s callback threw: leaving the loop above has already released the model.
         this.abort('the answer could not be relayed');
-        await this.end({ status: 'incomplete', content, ...routed }, this.failure(this.controller.signal.reason));
+        await this.end(
+          { status: 'incomplete', content, ...routed, ...this.groundingOf(content) },
+          this.failure(this.controller.signal.reason),
+        );
       }
     }
+  }
+
+  /** A grounded answer's citations (the sources its text cites so far) and what was searched. */
+  private groundingOf(content: string): Pick<Outcome, 'citations' | 'grounding'> {
+    if (!this.grounding) return {};
+    return { grounding: this.grounding, citations: citedInOrder(content, this.grounding.sources) };
   }
 
   private publish<E extends ConversationStreamEvent>(event: E): E {

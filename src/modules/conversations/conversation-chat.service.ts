@@ -4,10 +4,12 @@ import { Permission } from 'src/common/auth/permission.enum';
 import { AppException, CommonErrors } from 'src/common/errors/app.exception';
 import { AppConfig } from 'src/config/app-config';
 import { ChatGatewayService } from 'src/modules/model-router/gateway/chat-gateway.service';
+import { SOURCES_FRAME_CHARS } from 'src/modules/rag/grounding';
 import { ActiveTurns } from 'src/modules/conversations/active-turns';
 import { ChatTurn } from 'src/modules/conversations/chat-turn';
-import { assertPromptFits, buildContext } from 'src/modules/conversations/conversation-context';
+import { assertPromptFits, buildContext, groundedSystemPrompt } from 'src/modules/conversations/conversation-context';
 import { ConversationEventsPublisher } from 'src/modules/conversations/conversation-events.publisher';
+import { ConversationGrounding } from 'src/modules/conversations/conversation-grounding';
 import { conversationNotFound } from 'src/modules/conversations/conversations.exception';
 import { ConversationsRepository } from 'src/modules/conversations/conversations.repository';
 import { ConversationsService, ownerOf } from 'src/modules/conversations/conversations.service';
@@ -30,21 +32,29 @@ export class ConversationChatService {
     private readonly gateway: ChatGatewayService,
     private readonly publisher: ConversationEventsPublisher,
     private readonly activeTurns: ActiveTurns,
+    private readonly grounding: ConversationGrounding,
   ) {}
 
   /**
    * Checks the message, then stores it with the answer's `streaming` placeholder and tells
    * the conversation's followers. Anything refused here (permission, foreign or unknown
-   * conversation, unknown model, size, limits) stores nothing. The model is not called yet:
-   * the caller calls `connect()` on the turn, or `run()` to generate in the background.
+   * conversation, unknown model, size, limits) stores nothing. Neither the knowledge bases of a
+   * grounded conversation are searched nor the model called yet: the caller calls `connect()`
+   * on the turn, or `run()` to generate in the background.
    */
   async begin(auth: AuthContext, conversationId: string, input: SendMessageDto): Promise<ChatTurn> {
     if (!auth.permissions.has(Permission.ModelInvoke)) {
       throw CommonErrors.forbidden(`Sending a message calls a model: it needs ${Permission.ModelInvoke}`);
     }
     const conversation = await this.conversations.require(auth, conversationId);
+    const knowledgeBaseIds = (await this.repository.knowledgeBaseIdsOf([conversationId])).get(conversationId) ?? [];
+    const grounded = knowledgeBaseIds.length > 0;
     const limits = this.config.router;
-    assertPromptFits(conversation.systemPrompt, input.content, limits.maxPromptChars);
+    if (grounded) {
+      assertPromptFits(groundedSystemPrompt(conversation.systemPrompt), input.content, limits.maxPromptChars, SOURCES_FRAME_CHARS);
+    } else {
+      assertPromptFits(conversation.systemPrompt, input.content, limits.maxPromptChars);
+    }
     if (input.maxTokens !== undefined && input.maxTokens > limits.maxCompletionTokens) {
       throw CommonErrors.validation(`maxTokens must not be above ${limits.maxCompletionTokens}`);
     }
@@ -60,10 +70,14 @@ export class ConversationChatService {
     // The system prompt and the new message take two of the gateway's message slots.
     const maxHistoryMessages = Math.max(0, Math.min(this.config.conversations.maxContextMessages, limits.maxMessages - 2));
     const history = maxHistoryMessages > 0 ? await this.repository.history(conversationId, stored.user.sequence, maxHistoryMessages) : [];
-    const messages = buildContext(conversation.systemPrompt, history, input.content, {
-      maxHistoryMessages,
-      maxPromptChars: limits.maxPromptChars,
-    });
+    const contextLimits = { maxHistoryMessages, maxPromptChars: limits.maxPromptChars };
+    const groundingInput = {
+      knowledgeBaseIds,
+      systemPrompt: conversation.systemPrompt,
+      history,
+      content: input.content,
+      limits: contextLimits,
+    };
 
     const turn = new ChatTurn(
       { gateway: this.gateway, repository: this.repository, publisher: this.publisher, logger: this.logger },
@@ -73,11 +87,13 @@ export class ConversationChatService {
         assistantMessageId: stored.assistant.id,
         request: {
           model: requested,
-          messages,
+          messages: grounded ? [] : buildContext(conversation.systemPrompt, history, input.content, contextLimits),
           ...(input.temperature !== undefined && { temperature: input.temperature }),
           ...(input.maxTokens !== undefined && { maxTokens: input.maxTokens }),
         },
         subject: { workspaceId: auth.workspaceId, userId: auth.userId, apiKeyId: auth.apiKeyId ?? null },
+        // With the sender's permissions as they are now, for this turn.
+        ...(grounded && { ground: () => this.grounding.ground(auth, groundingInput) }),
       },
     );
     this.activeTurns.add(turn);

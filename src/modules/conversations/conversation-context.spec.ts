@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertPromptFits, buildContext } from 'src/modules/conversations/conversation-context';
+import { GROUNDING_SYSTEM_PROMPT, SOURCES_FRAME_CHARS } from 'src/modules/rag/grounding';
+import { assertPromptFits, buildContext, buildGroundedContext, groundedSystemPrompt } from 'src/modules/conversations/conversation-context';
 
 const turn = (question: string, answer: string) => [
   { role: 'user' as const, content: question },
@@ -43,5 +44,33 @@ describe('assertPromptFits', () => {
 
   it('counts the system prompt, which the model receives with every message', () => {
     expect(() => assertPromptFits('12345', 'x'.repeat(6), 10)).toThrow(/system prompt are 11 characters; the limit is 10/);
+  });
+});
+
+describe('buildGroundedContext', () => {
+  const history = [...turn('q1', 'a'.repeat(300)), ...turn('q2', 'b'.repeat(300))];
+  const source = { documentName: 'doc.md', page: null, text: 's'.repeat(400) };
+
+  it('puts the sources first and lets the history fill what they leave', () => {
+    const system = groundedSystemPrompt('Be brief.');
+    const roomy = buildGroundedContext('Be brief.', history, 'Why?', [source], { maxHistoryMessages: 10, maxPromptChars: 100_000 });
+    expect(roomy.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant', 'user']);
+    expect(roomy.messages[0].content).toBe(`${GROUNDING_SYSTEM_PROMPT}\n\nBe brief.`);
+    expect(roomy.numbered.map((n) => n.n)).toEqual([1]);
+
+    // Room for the source and one earlier turn only.
+    const maxPromptChars = system.length + SOURCES_FRAME_CHARS + 'Why?'.length + 400 + 20 + 2 + 300;
+    const tight = buildGroundedContext('Be brief.', history, 'Why?', [source], { maxHistoryMessages: 10, maxPromptChars });
+    expect(tight.numbered).toHaveLength(1);
+    expect(tight.messages.map((m) => m.content.slice(0, 2))).toEqual([system.slice(0, 2), 'q2', 'bb', '<<']);
+    expect(tight.messages.reduce((sum, m) => sum + m.content.length, 0)).toBeLessThanOrEqual(maxPromptChars);
+  });
+
+  it('counts the grounding rules and the empty sources block when checking that a message fits', () => {
+    const limit = GROUNDING_SYSTEM_PROMPT.length + SOURCES_FRAME_CHARS + 10;
+    expect(() => assertPromptFits(groundedSystemPrompt(null), 'x'.repeat(10), limit, SOURCES_FRAME_CHARS)).not.toThrow();
+    expect(() => assertPromptFits(groundedSystemPrompt(null), 'x'.repeat(11), limit, SOURCES_FRAME_CHARS)).toThrow(
+      expect.objectContaining({ code: 'PROMPT_TOO_LARGE' }),
+    );
   });
 });

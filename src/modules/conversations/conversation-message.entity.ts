@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { FinishReason } from 'src/modules/model-router/providers/llm-provider';
 import type { RoutingDecision } from 'src/modules/model-router/gateway/chat-gateway.types';
+import type { KnowledgeBaseSearch } from 'src/modules/rag/grounding';
 import { Conversation } from 'src/modules/conversations/conversation.entity';
 
 export type MessageRole = 'user' | 'assistant';
@@ -11,6 +12,26 @@ export type MessageRole = 'user' | 'assistant';
  * `error` (nothing was generated).
  */
 export type MessageStatus = 'streaming' | 'complete' | 'incomplete' | 'error';
+
+/** A numbered source of a grounded answer: what `[n]` points at. */
+export interface MessageSource {
+  n: number;
+  knowledgeBaseId: string;
+  /** `<documentId>:<chunk index>` */
+  chunkId: string;
+  documentId: string;
+  documentName: string;
+  page: number | null;
+  /** Character offsets of the chunk in the document's extracted text. */
+  start: number;
+  end: number;
+}
+
+/** What grounding an answer did: each knowledge base's search, and every source the model was given. */
+export interface MessageGrounding {
+  knowledgeBases: KnowledgeBaseSearch[];
+  sources: MessageSource[];
+}
 
 /**
  * One message. A turn is a user message and, at the next sequence number, the assistant's
@@ -57,6 +78,14 @@ export class ConversationMessage {
 
   @Column({ type: 'int', nullable: true })
   completionTokens: number | null;
+
+  /** Grounded answers: the sources the answer cites, in order of first citation; null when not grounded. */
+  @Column({ type: 'jsonb', nullable: true })
+  citations: MessageSource[] | null;
+
+  /** Grounded answers: how the conversation's knowledge bases were searched for this turn. */
+  @Column({ type: 'jsonb', nullable: true })
+  grounding: MessageGrounding | null;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   errorCode: string | null;

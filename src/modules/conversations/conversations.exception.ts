@@ -6,16 +6,22 @@ export enum ConversationErrorCode {
   ConversationNotFound = 'CONVERSATION_NOT_FOUND',
   /** Recorded on an assistant message whose generation was stopped by its client or by shutdown. */
   GenerationAborted = 'CONVERSATION_GENERATION_ABORTED',
+  /**
+   * A grounded conversation's knowledge bases could not be searched at all (no `rag` process
+   * reachable, or retrieval failed): the turn is stored as `error` rather than answered ungrounded.
+   */
+  GroundingUnavailable = 'CONVERSATION_GROUNDING_UNAVAILABLE',
 }
 
 const STATUS: Record<ConversationErrorCode, HttpStatus> = {
   [ConversationErrorCode.ConversationNotFound]: HttpStatus.NOT_FOUND,
   [ConversationErrorCode.GenerationAborted]: 499 as HttpStatus,
+  [ConversationErrorCode.GroundingUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 export class ConversationException extends AppException {
-  constructor(code: ConversationErrorCode, message: string) {
-    super(code, STATUS[code], message);
+  constructor(code: ConversationErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, STATUS[code], message, details);
   }
 }
 

@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource } from 'typeorm';
+import { Brackets, DataSource, EntityManager } from 'typeorm';
+import { knowledgeBaseNotFound } from 'src/modules/rag/grounding';
+import { ConversationKnowledgeBase } from 'src/modules/conversations/conversation-knowledge-base.entity';
 import { ConversationMessage } from 'src/modules/conversations/conversation-message.entity';
 import { Conversation } from 'src/modules/conversations/conversation.entity';
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /** Whose conversations a call may touch: every method is scoped by both. */
 export interface ConversationOwner {
@@ -22,7 +26,16 @@ export type AssistantOutcome = Pick<ConversationMessage, 'status' | 'content'> &
   Partial<
     Pick<
       ConversationMessage,
-      'model' | 'nodeId' | 'routing' | 'finishReason' | 'promptTokens' | 'completionTokens' | 'errorCode' | 'errorMessage'
+      | 'model'
+      | 'nodeId'
+      | 'routing'
+      | 'finishReason'
+      | 'promptTokens'
+      | 'completionTokens'
+      | 'errorCode'
+      | 'errorMessage'
+      | 'citations'
+      | 'grounding'
     >
   >;
 
@@ -31,9 +44,31 @@ export type AssistantOutcome = Pick<ConversationMessage, 'status' | 'content'> &
 export class ConversationsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  create(owner: ConversationOwner, fields: Pick<Conversation, 'title' | 'model' | 'systemPrompt'>): Promise<Conversation> {
-    const repository = this.dataSource.getRepository(Conversation);
-    return repository.save(repository.create({ ...owner, ...fields }));
+  /** With its knowledge bases, checked to be the workspace's by the caller (one deleted meanwhile fails it, 404). */
+  create(
+    owner: ConversationOwner,
+    fields: Pick<Conversation, 'title' | 'model' | 'systemPrompt'>,
+    knowledgeBaseIds: readonly string[],
+  ): Promise<Conversation> {
+    return this.dataSource.transaction(async (manager) => {
+      const repository = manager.getRepository(Conversation);
+      const conversation = await repository.save(repository.create({ ...owner, ...fields }));
+      await linkKnowledgeBases(manager, conversation.id, knowledgeBaseIds);
+      return conversation;
+    });
+  }
+
+  /** The knowledge bases of each conversation, in the order they were given. */
+  async knowledgeBaseIdsOf(conversationIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byConversation = new Map(conversationIds.map((id) => [id, [] as string[]]));
+    if (conversationIds.length === 0) return byConversation;
+    const links = await this.dataSource
+      .createQueryBuilder(ConversationKnowledgeBase, 'l')
+      .where('l.conversationId IN (:...conversationIds)', { conversationIds })
+      .orderBy('l.position', 'ASC')
+      .getMany();
+    for (const link of links) byConversation.get(link.conversationId)?.push(link.knowledgeBaseId);
+    return byConversation;
   }
 
   find(owner: ConversationOwner, id: string): Promise<Conversation | null> {
@@ -60,11 +95,28 @@ export class ConversationsRepository {
     return query.getMany();
   }
 
-  /** The updated conversation, or null when it is not the owner's. */
-  async update(owner: ConversationOwner, id: string, patch: ConversationPatch): Promise<Conversation | null> {
-    if (Object.keys(patch).length === 0) return this.find(owner, id);
-    const result = await this.dataSource.getRepository(Conversation).update({ id, ...owner }, patch);
-    return result.affected ? this.find(owner, id) : null;
+  /**
+   * The updated conversation, or null when it is not the owner's. `knowledgeBaseIds`, when
+   * given, replaces its knowledge bases in the same transaction: all or nothing.
+   */
+  async update(
+    owner: ConversationOwner,
+    id: string,
+    patch: ConversationPatch,
+    knowledgeBaseIds?: readonly string[],
+  ): Promise<Conversation | null> {
+    if (Object.keys(patch).length === 0 && knowledgeBaseIds === undefined) return this.find(owner, id);
+    const updated = await this.dataSource.transaction(async (manager) => {
+      // Also when only the links change: it checks ownership and marks the change.
+      const result = await manager.getRepository(Conversation).update({ id, ...owner }, { ...patch, updatedAt: () => 'now()' });
+      if (!result.affected) return false;
+      if (knowledgeBaseIds !== undefined) {
+        await manager.getRepository(ConversationKnowledgeBase).delete({ conversationId: id });
+        await linkKnowledgeBases(manager, id, knowledgeBaseIds);
+      }
+      return true;
+    });
+    return updated ? this.find(owner, id) : null;
   }
 
   async delete(owner: ConversationOwner, id: string): Promise<boolean> {
@@ -176,5 +228,17 @@ export class ConversationsRepository {
       .where('status = :status AND created_at < :startedBefore', { status: 'streaming', startedBefore })
       .execute();
     return result.affected ?? 0;
+  }
+}
+
+async function linkKnowledgeBases(manager: EntityManager, conversationId: string, knowledgeBaseIds: readonly string[]): Promise<void> {
+  if (knowledgeBaseIds.length === 0) return;
+  const links = knowledgeBaseIds.map((knowledgeBaseId, position) => ({ conversationId, knowledgeBaseId, position }));
+  try {
+    await manager.getRepository(ConversationKnowledgeBase).insert(links);
+  } catch (error) {
+    // Deleted between the check and this write.
+    if ((error as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw knowledgeBaseNotFound();
+    throw error;
   }
 }

@@ -20,6 +20,7 @@ export interface StoredObject {
 export abstract class ObjectStore {
   /** Streams `body` to `key`, aborting with PayloadTooLarge past `maxBytes`; nothing is left behind on failure. */
   abstract put(key: string, body: Readable, options: { maxBytes: number; contentType?: string }): Promise<StoredObject>;
+  /** Fails with RAG_STORED_FILE_MISSING (410) when nothing is stored under `key`. */
   abstract get(key: string): Promise<Readable>;
   abstract delete(key: string): Promise<void>;
   abstract exists(key: string): Promise<boolean>;
@@ -101,6 +102,20 @@ export interface VectorHit {
   score: number;
 }
 
+/** A stored vector as reconciliation sees it: whose it is and at which dimension, without the vector itself. */
+export interface StoredVectorRef {
+  id: string;
+  documentId: string;
+  /** A vector at another dimension than its knowledge base's is never found by that knowledge base's searches. */
+  dimension: number;
+}
+
+export interface StoredVectorPage {
+  vectors: StoredVectorRef[];
+  /** Pass it back for the next page; null after the last. Opaque: its form differs between stores. */
+  cursor: string | null;
+}
+
 /** Collections are per knowledge base and dimension, created on demand. */
 export abstract class VectorStore {
   abstract readonly kind: 'pgvector' | 'qdrant';
@@ -108,6 +123,27 @@ export abstract class VectorStore {
   abstract search(query: VectorQuery): Promise<VectorHit[]>;
   abstract deleteDocument(scope: { workspaceId: string; knowledgeBaseId: string }, documentId: string): Promise<void>;
   abstract deleteKnowledgeBase(scope: { workspaceId: string; knowledgeBaseId: string }): Promise<void>;
-  /** Ids stored for a document (reconciliation compares them with chunk rows). */
+  /** Ids stored for a document, sorted. */
   abstract listIds(scope: { workspaceId: string; knowledgeBaseId: string }, documentId: string): Promise<string[]>;
+
+  /*
+   * Reconciliation (chunk rows against stored vectors) walks a knowledge base's vectors page by
+   * page, looks ids up in batches and deletes orphans by id, so its memory stays one page
+   * whatever the knowledge base's size.
+   */
+
+  /**
+   * Every vector of the knowledge base, at every dimension, `limit` (1 to 1,000) at a time.
+   * Each vector stored before the walk began and not deleted during it comes exactly once.
+   */
+  abstract listKnowledgeBaseVectors(
+    scope: { workspaceId: string; knowledgeBaseId: string },
+    page: { cursor?: string | null; limit: number },
+  ): Promise<StoredVectorPage>;
+  /** Which of these ids (at most 1,000) the knowledge base holds, at which dimension; others are left out. */
+  abstract findVectors(scope: { workspaceId: string; knowledgeBaseId: string }, ids: string[]): Promise<StoredVectorRef[]>;
+  /** Deletes these ids (at most 1,000) from the knowledge base, at every dimension; ids stored elsewhere are untouched. */
+  abstract deleteIds(scope: { workspaceId: string; knowledgeBaseId: string }, ids: string[]): Promise<void>;
+  /** Every (workspace, knowledge base) that holds at least one vector: finds vectors of knowledge bases deleted since. */
+  abstract listKnowledgeBaseScopes(): Promise<{ workspaceId: string; knowledgeBaseId: string }[]>;
 }

@@ -23,6 +23,12 @@ export enum RagErrorCode {
   EmbedderUnavailable = 'RAG_EMBEDDER_UNAVAILABLE',
   /** A storage key that is not one the module generates: a bug, never client input. */
   InvalidObjectKey = 'RAG_INVALID_OBJECT_KEY',
+  /** A document's stored file is gone from the object store: re-ingesting it cannot succeed. */
+  StoredFileMissing = 'RAG_STORED_FILE_MISSING',
+  /** The object store (S3) could not be reached or refused the request; the message names its error. */
+  ObjectStoreUnavailable = 'RAG_OBJECT_STORE_UNAVAILABLE',
+  /** Another reconciliation runs in this process. */
+  ReconcileRunning = 'RAG_RECONCILE_RUNNING',
   /** Recorded on a document whose ingestion hit an unexpected error (details in the server log). */
   IngestionFailed = 'RAG_INGESTION_FAILED',
 }
@@ -46,6 +52,9 @@ const STATUS: Record<RagErrorCode, HttpStatus> = {
   [RagErrorCode.UploadMissingFile]: HttpStatus.BAD_REQUEST,
   [RagErrorCode.EmbedderUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [RagErrorCode.InvalidObjectKey]: HttpStatus.INTERNAL_SERVER_ERROR,
+  [RagErrorCode.StoredFileMissing]: HttpStatus.GONE,
+  [RagErrorCode.ObjectStoreUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [RagErrorCode.ReconcileRunning]: HttpStatus.CONFLICT,
   [RagErrorCode.IngestionFailed]: HttpStatus.INTERNAL_SERVER_ERROR,
 };
 

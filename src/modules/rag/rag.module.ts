@@ -10,6 +10,8 @@ import { DocumentsController } from 'src/modules/rag/documents/documents.control
 import { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
 import { DocumentsService } from 'src/modules/rag/documents/documents.service';
 import { EmbeddingsModule } from 'src/modules/rag/embeddings/embeddings.module';
+import { GroundingHandler } from 'src/modules/rag/grounding/grounding.handler';
+import { GroundingService } from 'src/modules/rag/grounding/grounding.service';
 import { DocumentProgressPublisher } from 'src/modules/rag/ingestion/document-progress.publisher';
 import { IngestionJobs } from 'src/modules/rag/ingestion/ingestion.jobs';
 import { IngestionService } from 'src/modules/rag/ingestion/ingestion.service';
@@ -17,6 +19,8 @@ import { KnowledgeBasesController } from 'src/modules/rag/knowledge-bases/knowle
 import { KnowledgeBasesRepository } from 'src/modules/rag/knowledge-bases/knowledge-bases.repository';
 import { KnowledgeBasesResolver } from 'src/modules/rag/knowledge-bases/knowledge-bases.resolver';
 import { KnowledgeBasesService } from 'src/modules/rag/knowledge-bases/knowledge-bases.service';
+import { RagReconciler } from 'src/modules/rag/reconciliation/rag-reconciler.service';
+import { ReconcileController } from 'src/modules/rag/reconciliation/reconcile.controller';
 import { SearchService } from 'src/modules/rag/search/search.service';
 import { objectStoreProvider } from 'src/modules/rag/storage/object-store.provider';
 import { VectorStoreModule } from 'src/modules/rag/vector-stores/vector-store.module';
@@ -30,7 +34,8 @@ import { ObjectStore } from 'src/modules/rag/rag.contracts';
  */
 @Module({
   imports: [AuthModule, EmbeddingsModule, VectorStoreModule, PubSubModule, RealtimeModule, ModelRouterModule],
-  controllers: [KnowledgeBasesController, DocumentsController, AnswersController],
+  // GroundingHandler: the `rag.grounding.*` role messages (conversations grounded in knowledge bases).
+  controllers: [KnowledgeBasesController, DocumentsController, AnswersController, GroundingHandler, ReconcileController],
   providers: [
     objectStoreProvider,
     KnowledgeBasesRepository,
@@ -41,11 +46,14 @@ import { ObjectStore } from 'src/modules/rag/rag.contracts';
     SearchService,
     AnswersService,
     AnswersGateway,
+    GroundingService,
     IngestionService,
     IngestionJobs,
     DocumentProgressPublisher,
     KnowledgeBasesResolver,
+    RagReconciler,
   ],
-  exports: [ObjectStore],
+  // SearchService and DocumentsRepository: the agents' document_search and data_analyzer tools.
+  exports: [ObjectStore, SearchService, DocumentsRepository],
 })
 export class RagModule {}

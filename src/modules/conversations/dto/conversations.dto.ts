@@ -1,7 +1,21 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min, ValidateIf } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { MAX_GROUNDING_KNOWLEDGE_BASES } from 'src/modules/rag/grounding';
 import { Conversation } from 'src/modules/conversations/conversation.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -10,6 +24,35 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
 export const MODEL_NAME_MESSAGE = 'model must be a model name, alias, tier or auto (letters, digits and . _ : / @ - only)';
 const MODEL_DESCRIPTION = 'A model name or alias, a tier (fast, balanced, powerful) or auto';
+
+/** A conversation is grounded in at most this many knowledge bases (each turn searches them all). */
+export const MAX_CONVERSATION_KNOWLEDGE_BASES = MAX_GROUNDING_KNOWLEDGE_BASES;
+const KNOWLEDGE_BASES_DESCRIPTION = `Knowledge bases of the workspace that ground every turn (at most ${MAX_CONVERSATION_KNOWLEDGE_BASES}; needs knowledge-base.read)`;
+
+/** The same checks for create and update; `null` is taken as `[]` by the service. */
+function KnowledgeBaseIds(use: 'create' | 'update'): PropertyDecorator {
+  const description =
+    use === 'update' ? `${KNOWLEDGE_BASES_DESCRIPTION}. Replaces the list; [] or null detaches them all` : KNOWLEDGE_BASES_DESCRIPTION;
+  const decorators: PropertyDecorator[] = [
+    ApiPropertyOptional({
+      type: [String],
+      format: 'uuid',
+      maxItems: MAX_CONVERSATION_KNOWLEDGE_BASES,
+      nullable: use === 'update',
+      description,
+    }),
+    Field(() => [ID], { nullable: true, description }),
+    ValidateIf((_, value) => value !== null),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_CONVERSATION_KNOWLEDGE_BASES, {
+      message: `knowledgeBaseIds must have at most ${MAX_CONVERSATION_KNOWLEDGE_BASES} entries`,
+    }),
+    ArrayUnique({ message: 'knowledgeBaseIds must not repeat an id' }),
+    IsUUID('all', { each: true, message: 'each of knowledgeBaseIds must be a UUID' }),
+  ];
+  return (target, key) => decorators.forEach((decorate) => decorate(target, key));
+}
 
 @ObjectType('Conversation')
 export class ConversationDto {
@@ -25,8 +68,11 @@ export class ConversationDto {
   @ApiProperty() @Field() createdAt: Date;
   @ApiProperty() @Field() updatedAt: Date;
   @ApiProperty({ nullable: true, type: Date }) @Field(() => Date, { nullable: true }) lastMessageAt: Date | null;
+  @ApiProperty({ type: [String], format: 'uuid', description: 'The knowledge bases every turn is grounded in; empty when none' })
+  @Field(() => [ID], { description: 'The knowledge bases every turn is grounded in; empty when none' })
+  knowledgeBaseIds: string[];
 
-  static from(conversation: Conversation): ConversationDto {
+  static from(conversation: Conversation, knowledgeBaseIds: string[]): ConversationDto {
     return {
       id: conversation.id,
       workspaceId: conversation.workspaceId,
@@ -38,6 +84,7 @@ export class ConversationDto {
       createdAt: conversation.createdAt,
       updatedAt: conversation.updatedAt,
       lastMessageAt: conversation.lastMessageAt,
+      knowledgeBaseIds,
     };
   }
 }
@@ -66,6 +113,9 @@ export class CreateConversationDto {
   @IsString()
   @Matches(/\S/, { message: 'systemPrompt must not be blank' })
   systemPrompt?: string;
+
+  @KnowledgeBaseIds('create')
+  knowledgeBaseIds?: string[];
 }
 
 @InputType('UpdateConversationInput')
@@ -94,6 +144,9 @@ export class UpdateConversationDto {
   @IsString()
   @Matches(/\S/, { message: 'systemPrompt must not be blank' })
   systemPrompt?: string | null;
+
+  @KnowledgeBaseIds('update')
+  knowledgeBaseIds?: string[] | null;
 }
 
 @ArgsType()

@@ -4,7 +4,14 @@ import { IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from
 import { JsonObjectScalar } from 'src/graphql/json-object.scalar';
 import type { FinishReason } from 'src/modules/model-router/providers/llm-provider';
 import type { RoutingDecision } from 'src/modules/model-router/gateway/chat-gateway.types';
-import { ConversationMessage, MessageRole, MessageStatus } from 'src/modules/conversations/conversation-message.entity';
+import type { KnowledgeBaseSearch, KnowledgeBaseSearchStatus } from 'src/modules/rag/grounding';
+import {
+  ConversationMessage,
+  MessageGrounding,
+  MessageRole,
+  MessageSource,
+  MessageStatus,
+} from 'src/modules/conversations/conversation-message.entity';
 import { MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from 'src/modules/conversations/dto/conversations.dto';
 
 const MESSAGE_ROLES: MessageRole[] = ['user', 'assistant'];
@@ -37,6 +44,55 @@ export class MessageErrorDto {
   @ApiProperty() @Field() message: string;
 }
 
+const SEARCH_STATUSES: KnowledgeBaseSearchStatus[] = ['searched', 'degraded', 'skipped'];
+const SearchStatusEnum = {
+  searched: 'searched',
+  degraded: 'degraded',
+  skipped: 'skipped',
+} as const satisfies Record<KnowledgeBaseSearchStatus, KnowledgeBaseSearchStatus>;
+registerEnumType(SearchStatusEnum, {
+  name: 'KnowledgeBaseSearchStatus',
+  description:
+    'searched (hybrid); degraded (by keyword only: its embedder or vector store is unavailable); skipped (not readable now, or deleted)',
+});
+
+@ObjectType('MessageSource', { description: 'What [n] in a grounded answer points at' })
+export class MessageSourceDto implements MessageSource {
+  @ApiProperty({ description: 'The number the answer cites as [n]' }) @Field(() => Int) n: number;
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) knowledgeBaseId: string;
+  @ApiProperty({ description: '`<documentId>:<chunk index>`' }) @Field() chunkId: string;
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) documentId: string;
+  @ApiProperty() @Field() documentName: string;
+  @ApiProperty({ nullable: true, type: Number, description: '1-based page, for formats with pages' })
+  @Field(() => Int, { nullable: true })
+  page: number | null;
+  @ApiProperty({ description: "Start of the chunk in the document's extracted text (characters)" }) @Field(() => Int) start: number;
+  @ApiProperty({ description: 'End of the chunk (exclusive)' }) @Field(() => Int) end: number;
+}
+
+@ObjectType('KnowledgeBaseSearch', { description: 'How one knowledge base was searched for a grounded turn' })
+export class KnowledgeBaseSearchDto implements KnowledgeBaseSearch {
+  @ApiProperty({ format: 'uuid' }) @Field(() => ID) knowledgeBaseId: string;
+  @ApiProperty({ nullable: true, type: String }) @Field(() => String, { nullable: true }) name: string | null;
+  @ApiProperty({ enum: SEARCH_STATUSES, enumName: 'KnowledgeBaseSearchStatus' })
+  @Field(() => SearchStatusEnum)
+  status: KnowledgeBaseSearchStatus;
+  @ApiProperty({ nullable: true, type: String, description: 'Why it was skipped or searched by keyword only', example: 'FORBIDDEN' })
+  @Field(() => String, { nullable: true })
+  code: string | null;
+  @ApiProperty({ nullable: true, type: String }) @Field(() => String, { nullable: true }) message: string | null;
+}
+
+@ObjectType('MessageGrounding')
+export class MessageGroundingDto implements MessageGrounding {
+  @ApiProperty({ type: [KnowledgeBaseSearchDto], description: "One per conversation's knowledge base, in its order" })
+  @Field(() => [KnowledgeBaseSearchDto])
+  knowledgeBases: KnowledgeBaseSearchDto[];
+  @ApiProperty({ type: [MessageSourceDto], description: 'Every source the model was given, numbered as in its prompt' })
+  @Field(() => [MessageSourceDto])
+  sources: MessageSourceDto[];
+}
+
 @ObjectType('ConversationMessage')
 export class MessageDto {
   @ApiProperty({ format: 'uuid' }) @Field(() => ID) id: string;
@@ -61,6 +117,19 @@ export class MessageDto {
   @ApiProperty({ nullable: true, type: MessageErrorDto, description: 'Why an answer is incomplete or failed' })
   @Field(() => MessageErrorDto, { nullable: true })
   error: MessageErrorDto | null;
+  @ApiProperty({
+    nullable: true,
+    type: [MessageSourceDto],
+    description: 'Grounded answers: the sources cited, in order of first citation; null when the turn was not grounded',
+  })
+  @Field(() => [MessageSourceDto], {
+    nullable: true,
+    description: 'Grounded answers: the sources cited, in order of first citation; null when the turn was not grounded',
+  })
+  citations: MessageSourceDto[] | null;
+  @ApiProperty({ nullable: true, type: MessageGroundingDto, description: 'Grounded answers: what was searched and found' })
+  @Field(() => MessageGroundingDto, { nullable: true, description: 'Grounded answers: what was searched and found' })
+  grounding: MessageGroundingDto | null;
   @ApiProperty() @Field() createdAt: Date;
   @ApiProperty() @Field() updatedAt: Date;
 
@@ -81,6 +150,8 @@ export class MessageDto {
           ? null
           : { promptTokens: message.promptTokens, completionTokens: message.completionTokens },
       error: message.errorCode === null ? null : { code: message.errorCode, message: message.errorMessage ?? '' },
+      citations: message.citations,
+      grounding: message.grounding,
       createdAt: message.createdAt,
       updatedAt: message.updatedAt,
     };

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ANSWER_SYSTEM_PROMPT, buildAnswerPrompt } from 'src/modules/rag/answers/answer-prompt';
+import {
+  ANSWER_SYSTEM_PROMPT,
+  buildAnswerPrompt,
+  NO_SOURCES_NOTE,
+  SOURCES_FRAME_CHARS,
+  sourcedQuestion,
+} from 'src/modules/rag/answers/answer-prompt';
 import type { SearchResultDto } from 'src/modules/rag/dto/search.dto';
 
 const hit = (i: number, text: string, page: number | null = i): SearchResultDto => ({
@@ -61,5 +67,21 @@ describe('buildAnswerPrompt', () => {
     const { sources, messages } = buildAnswerPrompt('Q?', [hit(1, 'word '.repeat(400))], ANSWER_SYSTEM_PROMPT.length + 100);
     expect(sources).toEqual([]);
     expect(messages[1].content).not.toContain('[1]');
+  });
+});
+
+describe('sourcedQuestion', () => {
+  it('numbers any kind of source and hands each back with the text the model saw', () => {
+    const sources = [{ documentName: 'a.md', page: null, text: 'Alpha.', knowledgeBaseId: 'kb-1' }];
+    const { content, numbered } = sourcedQuestion('Why?', sources, 10_000);
+    expect(content).toContain('[1] (a.md)\nAlpha.');
+    expect(numbered).toEqual([{ n: 1, source: sources[0], text: 'Alpha.' }]);
+  });
+
+  it('says that no sources were found when there are none, within the frame it declares', () => {
+    const { content, numbered } = sourcedQuestion('Why?', [], 10_000);
+    expect(numbered).toEqual([]);
+    expect(content).toContain(NO_SOURCES_NOTE);
+    expect(content.length).toBe(SOURCES_FRAME_CHARS + 'Why?'.length);
   });
 });

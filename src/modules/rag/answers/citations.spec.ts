@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AskSourceDto } from 'src/modules/rag/answers/ask.dto';
-import { citedSources } from 'src/modules/rag/answers/citations';
+import { citedInOrder, citedSources } from 'src/modules/rag/answers/citations';
 
 const source = (n: number, page: number | null = n): AskSourceDto => ({
   n,
@@ -25,5 +25,15 @@ describe('citedSources', () => {
     expect(citedSources('See [0], [4], [12, 2], [a], [1.5] and [ 1 ].', SOURCES).map((c) => c.n)).toEqual([2]);
     expect(citedSources('No citations at all.', SOURCES)).toEqual([]);
     expect(citedSources('[1]', [])).toEqual([]);
+  });
+});
+
+describe('citedInOrder', () => {
+  it('hands back the cited sources themselves, whatever else they carry', () => {
+    const sources = [
+      { n: 1, start: 0, end: 10 },
+      { n: 2, start: 10, end: 20 },
+    ];
+    expect(citedInOrder('B [2], A [1], B again [2].', sources)).toEqual([sources[1], sources[0]]);
   });
 });

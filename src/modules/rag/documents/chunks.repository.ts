@@ -8,6 +8,12 @@ export interface ChunkScope {
   knowledgeBaseId: string;
 }
 
+export interface ChunkPosition {
+  id: string;
+  documentId: string;
+  chunkIndex: number;
+}
+
 /** Narrows a search; every field is optional and they combine with AND. */
 export interface ChunkFilters {
   documentIds?: string[];
@@ -91,6 +97,37 @@ export class ChunksRepository {
       documentId,
     ]);
     return Number(rows[0].count);
+  }
+
+  /** A page of one document's chunk ids in index order, after `afterIndex` (reconciliation walks every row this way). */
+  async pageOfDocument(scope: ChunkScope, documentId: string, afterIndex: number, limit: number): Promise<ChunkPosition[]> {
+    const rows = await this.dataSource.query<{ id: string; chunk_index: number }[]>(
+      `SELECT id, chunk_index FROM rag_chunks
+       WHERE document_id = $1 AND chunk_index > $2 AND workspace_id = $3 AND knowledge_base_id = $4
+       ORDER BY chunk_index LIMIT $5`,
+      [documentId, afterIndex, scope.workspaceId, scope.knowledgeBaseId, limit],
+    );
+    return rows.map((row) => ({ id: row.id, documentId, chunkIndex: row.chunk_index }));
+  }
+
+  /** Which of these ids have a chunk row in the scope. */
+  async existingIds(scope: ChunkScope, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      'SELECT id FROM rag_chunks WHERE workspace_id = $1 AND knowledge_base_id = $2 AND id = ANY($3::text[])',
+      [scope.workspaceId, scope.knowledgeBaseId, ids],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** The text of these chunks (to embed them again), by id. */
+  async textsOf(scope: ChunkScope, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.dataSource.query<{ id: string; text: string }[]>(
+      'SELECT id, text FROM rag_chunks WHERE workspace_id = $1 AND knowledge_base_id = $2 AND id = ANY($3::text[])',
+      [scope.workspaceId, scope.knowledgeBaseId, ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.text]));
   }
 
   /** Full-text search with PostgreSQL's web-search syntax ("quoted phrases", -excluded, or). */

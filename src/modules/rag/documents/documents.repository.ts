@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, Not } from 'typeorm';
+import { DataSource, In, MoreThan, Not } from 'typeorm';
 import { DocumentStatus, RagDocument } from 'src/modules/rag/documents/rag-document.entity';
 
 export interface DocumentScope {
@@ -14,6 +14,8 @@ export type NewDocument = Pick<
 >;
 
 export type StageUpdate = Partial<Pick<RagDocument, 'status' | 'progress' | 'errorCode' | 'errorMessage' | 'chunkCount' | 'pageCount'>>;
+
+export type DocumentState = Pick<RagDocument, 'id' | 'status' | 'generation' | 'createdBy'>;
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -89,6 +91,26 @@ export class DocumentsRepository {
   async advance(workspaceId: string, id: string, generation: number, update: StageUpdate): Promise<boolean> {
     const result = await this.repository.update({ id, workspaceId, generation }, update);
     return (result.affected ?? 0) > 0;
+  }
+
+  /** Every document of the knowledge base, `limit` at a time in id order: status and generation only. */
+  pageOfStates(scope: DocumentScope, afterId: string | null, limit: number): Promise<DocumentState[]> {
+    return this.repository.find({
+      select: { id: true, status: true, generation: true, createdBy: true },
+      where: { ...scope, ...(afterId !== null && { id: MoreThan(afterId) }) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+  }
+
+  /** Status and generation of these documents (those that still exist), by id. */
+  async statesOf(scope: DocumentScope, ids: string[]): Promise<Map<string, DocumentState>> {
+    if (ids.length === 0) return new Map();
+    const documents = await this.repository.find({
+      select: { id: true, status: true, generation: true, createdBy: true },
+      where: { ...scope, id: In(ids) },
+    });
+    return new Map(documents.map((document) => [document.id, document]));
   }
 
   /** Documents whose ingestion has not ended: what an in-memory queue lost when its process stopped. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, MoreThan } from 'typeorm';
 import { KnowledgeBase } from 'src/modules/rag/knowledge-bases/knowledge-base.entity';
 
 export type KnowledgeBaseFields = Pick<
@@ -24,6 +24,16 @@ export class KnowledgeBasesRepository {
 
   find(workspaceId: string, id: string): Promise<KnowledgeBase | null> {
     return this.repository.findOneBy({ id, workspaceId });
+  }
+
+  /** Instance administration (reconciliation) only: any workspace's knowledge base. */
+  findInAnyWorkspace(id: string): Promise<KnowledgeBase | null> {
+    return this.repository.findOneBy({ id });
+  }
+
+  /** Instance administration only: every knowledge base, `limit` at a time in id order. */
+  pageOfAll(afterId: string | null, limit: number): Promise<KnowledgeBase[]> {
+    return this.repository.find({ where: afterId ? { id: MoreThan(afterId) } : {}, order: { id: 'ASC' }, take: limit });
   }
 
   list(workspaceId: string): Promise<KnowledgeBase[]> {

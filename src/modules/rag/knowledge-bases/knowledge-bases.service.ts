@@ -58,7 +58,7 @@ export class KnowledgeBasesService {
     return KnowledgeBaseDto.from(await this.require(auth, id));
   }
 
-  async require(auth: AuthContext, id: string): Promise<KnowledgeBase> {
+  async require(auth: Pick<AuthContext, 'workspaceId'>, id: string): Promise<KnowledgeBase> {
     const knowledgeBase = await this.repository.find(auth.workspaceId, id);
     if (!knowledgeBase) throw knowledgeBaseNotFound();
     return knowledgeBase;

@@ -16,6 +16,9 @@ const HYBRID_POOL_FACTOR = 4;
 /** Vector hits can be dropped by the page filter (applied after the store's search): fetch more then. */
 const PAGE_FILTER_POOL_FACTOR = 4;
 
+/** Who searches: the workspace that scopes every lookup, and whom the query's embedding is charged to. */
+export type SearchCaller = Pick<AuthContext, 'workspaceId' | 'userId' | 'apiKeyId'>;
+
 @Injectable()
 export class SearchService {
   constructor(
@@ -25,7 +28,7 @@ export class SearchService {
     private readonly embedders: EmbedderFactory,
   ) {}
 
-  async search(auth: AuthContext, knowledgeBaseId: string, dto: SearchDto): Promise<SearchResponseDto> {
+  async search(auth: SearchCaller, knowledgeBaseId: string, dto: SearchDto): Promise<SearchResponseDto> {
     const knowledgeBase = await this.knowledgeBases.require(auth, knowledgeBaseId);
     const mode: SearchMode = dto.mode ?? 'hybrid';
     const limit = dto.limit ?? DEFAULT_SEARCH_LIMIT;
@@ -55,7 +58,7 @@ export class SearchService {
   }
 
   private async vector(
-    auth: AuthContext,
+    auth: SearchCaller,
     knowledgeBase: KnowledgeBase,
     scope: ChunkScope,
     query: string,
@@ -87,7 +90,7 @@ export class SearchService {
    * search impossible for now, which is a 503 for this request: keyword search does not need
    * it and keeps working.
    */
-  private async embedQuery(auth: AuthContext, knowledgeBase: KnowledgeBase, query: string): Promise<number[]> {
+  private async embedQuery(auth: SearchCaller, knowledgeBase: KnowledgeBase, query: string): Promise<number[]> {
     try {
       const embedder = await this.embedders.create(
         knowledgeBase.embedderId,

@@ -3,17 +3,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { HttpStatus } from '@nestjs/common';
-import { AppException, CommonErrorCode } from 'src/common/errors/app.exception';
 import { ObjectStore, StoredObject } from 'src/modules/rag/rag.contracts';
 import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
+import { checkObjectKey, payloadTooLarge, storedFileMissing } from 'src/modules/rag/storage/object-key';
 
-/** Segments of ids and fixed words joined by `/`: what the module generates, and nothing a path could escape with. */
-const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\/[A-Za-z0-9][A-Za-z0-9_-]*)*$/;
 const TEMP_DIR = '.incoming';
-
-export const payloadTooLarge = (maxBytes: number) =>
-  new AppException(CommonErrorCode.PayloadTooLarge, HttpStatus.PAYLOAD_TOO_LARGE, `The file is larger than the limit of ${maxBytes} bytes`);
 
 /**
  * Files in a folder (`DATA_DIR/objects` by default). A write goes to a temporary file that
@@ -59,7 +53,12 @@ export class LocalObjectStore extends ObjectStore {
 
   async get(key: string): Promise<Readable> {
     const path = this.pathOf(key);
-    await stat(path);
+    try {
+      await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw storedFileMissing();
+      throw error;
+    }
     return createReadStream(path);
   }
 
@@ -68,17 +67,16 @@ export class LocalObjectStore extends ObjectStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
     try {
-      return (await stat(this.pathOf(key))).isFile();
+      return (await stat(path)).isFile();
     } catch {
       return false;
     }
   }
 
-  /** Keys are generated from ids, yet checked anyway: a bug upstream must not become a path traversal. */
   private pathOf(key: string): string {
-    if (!KEY.test(key) || key.length > 512) throw new RagException(RagErrorCode.InvalidObjectKey, 'Invalid storage key');
-    const path = resolve(this.root, key);
+    const path = resolve(this.root, checkObjectKey(key));
     if (!path.startsWith(this.root + sep)) throw new RagException(RagErrorCode.InvalidObjectKey, 'Invalid storage key');
     return path;
   }

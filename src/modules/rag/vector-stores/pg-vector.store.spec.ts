@@ -66,7 +66,7 @@ describe('pgvector specifics', () => {
     expect(rows.map((row) => row.indexdef)).toEqual([
       expect.stringMatching(/USING hnsw \(embedding vector_cosine_ops\) WITH \(m='?16'?, ef_construction='?64'?\)/),
       expect.stringContaining('(id)'),
-      expect.stringContaining('(knowledge_base_id, document_id)'),
+      expect.stringContaining('(knowledge_base_id, document_id, id)'),
     ]);
   });
 

@@ -1,8 +1,28 @@
 import { Logger } from '@nestjs/common';
-import { VectorStore, type VectorHit, type VectorQuery, type VectorRecord } from 'src/modules/rag/rag.contracts';
+import {
+  VectorStore,
+  type StoredVectorPage,
+  type StoredVectorRef,
+  type VectorHit,
+  type VectorQuery,
+  type VectorRecord,
+} from 'src/modules/rag/rag.contracts';
 import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
 import type { SqlDatabase, SqlSession } from 'src/modules/rag/vector-stores/sql-database';
-import { checkDimension, checkQuery, checkRecords, checkScope, type VectorScope } from 'src/modules/rag/vector-stores/vector-input';
+import {
+  checkDimension,
+  checkIds,
+  checkPageLimit,
+  checkQuery,
+  checkRecords,
+  checkScope,
+  decodeCursor,
+  encodeCursor,
+  isDimension,
+  isUuid,
+  isVectorId,
+  type VectorScope,
+} from 'src/modules/rag/vector-stores/vector-input';
 
 const TABLE_PREFIX = 'rag_vectors_';
 const TABLE_PATTERN = /^rag_vectors_(\d+)$/;
@@ -43,6 +63,18 @@ function distanceExpression(dimension: number, parameter: string): string {
 }
 
 const toVectorLiteral = (vector: number[]) => `[${vector.join(',')}]`;
+
+/** Where a walk over a knowledge base's vectors stopped: the last (document, id, dimension) returned. */
+type PgCursor = [documentId: string, id: string, dimension: number];
+const isPgCursor = (value: unknown): value is PgCursor =>
+  Array.isArray(value) && value.length === 3 && isUuid(value[0]) && isVectorId(value[1]) && isDimension(value[2]);
+
+interface RefRow {
+  id: string;
+  document_id: string;
+  dimension: number;
+}
+const toRef = (row: RefRow): StoredVectorRef => ({ id: row.id, documentId: row.document_id, dimension: Number(row.dimension) });
 
 /**
  * Vectors in PostgreSQL with pgvector (the embedded PGlite has it; plain PostgreSQL may not),
@@ -198,6 +230,72 @@ export class PgVectorStore extends VectorStore {
   }
 
   /**
+   * Keyset pagination in (document, id, dimension) order over every dimension's table, so the
+   * scope index serves each page and deletions between pages never skip a row.
+   */
+  async listKnowledgeBaseVectors(scope: VectorScope, page: { cursor?: string | null; limit: number }): Promise<StoredVectorPage> {
+    checkScope(scope);
+    checkPageLimit(page.limit);
+    const after = page.cursor ? decodeCursor(page.cursor, isPgCursor) : null;
+    const dimensions = await this.existingDimensions();
+    if (dimensions.length === 0) return { vectors: [], cursor: null };
+    const params: unknown[] = [scope.workspaceId, scope.knowledgeBaseId, page.limit];
+    if (after) params.push(after[0], after[1]);
+    const selects = dimensions.map((dimension) => {
+      // The same (document, id) at a higher dimension than the cursor's still comes after it.
+      const position = after ? `AND (document_id, id) ${dimension > after[2] ? '>=' : '>'} ($4::uuid, $5::text)` : '';
+      return `(SELECT id, document_id, ${dimension} AS dimension FROM ${tableName(dimension)}
+        WHERE workspace_id = $1 AND knowledge_base_id = $2 ${position} ORDER BY document_id, id LIMIT $3)`;
+    });
+    const rows = await this.db.query<RefRow>(
+      `SELECT id, document_id, dimension FROM (${selects.join(' UNION ALL ')}) AS stored ORDER BY document_id, id, dimension LIMIT $3`,
+      params,
+    );
+    const vectors = rows.map(toRef);
+    const last = vectors[vectors.length - 1];
+    return { vectors, cursor: vectors.length < page.limit ? null : encodeCursor([last.documentId, last.id, last.dimension]) };
+  }
+
+  async findVectors(scope: VectorScope, ids: string[]): Promise<StoredVectorRef[]> {
+    checkScope(scope);
+    checkIds(ids);
+    if (ids.length === 0) return [];
+    const found: StoredVectorRef[] = [];
+    for (const dimension of await this.existingDimensions()) {
+      const rows = await this.db.query<RefRow>(
+        `SELECT id, document_id, ${dimension} AS dimension FROM ${tableName(dimension)}
+         WHERE id = ANY($1::text[]) AND workspace_id = $2 AND knowledge_base_id = $3`,
+        [ids, scope.workspaceId, scope.knowledgeBaseId],
+      );
+      found.push(...rows.map(toRef));
+    }
+    return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.dimension - b.dimension));
+  }
+
+  async deleteIds(scope: VectorScope, ids: string[]): Promise<void> {
+    checkScope(scope);
+    checkIds(ids);
+    if (ids.length === 0) return;
+    for (const dimension of await this.existingDimensions()) {
+      await this.db.query(
+        `DELETE FROM ${tableName(dimension)} WHERE id = ANY($1::text[]) AND workspace_id = $2 AND knowledge_base_id = $3`,
+        [ids, scope.workspaceId, scope.knowledgeBaseId],
+      );
+    }
+  }
+
+  async listKnowledgeBaseScopes(): Promise<VectorScope[]> {
+    const dimensions = await this.existingDimensions();
+    if (dimensions.length === 0) return [];
+    const rows = await this.db.query<{ workspace_id: string; knowledge_base_id: string }>(
+      `SELECT DISTINCT workspace_id, knowledge_base_id FROM (${dimensions
+        .map((dimension) => `SELECT DISTINCT workspace_id, knowledge_base_id FROM ${tableName(dimension)}`)
+        .join(' UNION ALL ')}) AS stored ORDER BY workspace_id, knowledge_base_id`,
+    );
+    return rows.map((row) => ({ workspaceId: row.workspace_id, knowledgeBaseId: row.knowledge_base_id }));
+  }
+
+  /**
    * Settings for this search only (`is_local`): PGlite shares one session between all pool
    * connections, so a plain SET would leak to every other query.
    */
@@ -289,7 +387,9 @@ export class PgVectorStore extends VectorStore {
         document_id uuid NOT NULL,
         embedding vector(${dimension}) NOT NULL
       )`);
-      await session.query(`CREATE INDEX IF NOT EXISTS ${table}_scope_idx ON ${table} (knowledge_base_id, document_id)`);
+      // Serves document deletes and the reconciliation walk in (document, id) order; ids last so
+      // that a page resumes inside the index instead of sorting the rest of the knowledge base.
+      await session.query(`CREATE INDEX IF NOT EXISTS ${table}_scope_id_idx ON ${table} (knowledge_base_id, document_id, id)`);
       await session.query(
         `CREATE INDEX IF NOT EXISTS ${table}_hnsw_idx ON ${table} USING hnsw (${indexed}) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
       );

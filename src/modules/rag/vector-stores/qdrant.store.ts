@@ -1,9 +1,26 @@
 import { Logger } from '@nestjs/common';
 import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
 import { createHash } from 'node:crypto';
-import { VectorStore, type VectorHit, type VectorQuery, type VectorRecord } from 'src/modules/rag/rag.contracts';
+import {
+  VectorStore,
+  type StoredVectorPage,
+  type StoredVectorRef,
+  type VectorHit,
+  type VectorQuery,
+  type VectorRecord,
+} from 'src/modules/rag/rag.contracts';
 import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
-import { checkQuery, checkRecords, checkScope, type VectorScope } from 'src/modules/rag/vector-stores/vector-input';
+import {
+  checkIds,
+  checkPageLimit,
+  checkQuery,
+  checkRecords,
+  checkScope,
+  decodeCursor,
+  encodeCursor,
+  isDimension,
+  type VectorScope,
+} from 'src/modules/rag/vector-stores/vector-input';
 
 export const QDRANT_MAX_DIMENSION = 65_536;
 const UPSERT_BATCH_SIZE = 256;
@@ -46,6 +63,16 @@ const scopeFilter = (scope: VectorScope, documentId?: string): Schemas['Filter']
   ],
 });
 const isNotFound = (error: unknown) => (error as { status?: number }).status === 404;
+/** Values per facet request; the next request leaves out the values already seen. */
+const FACET_PAGE = 1_000;
+
+/** Where a walk over a knowledge base's vectors stopped: a collection (by dimension) and Qdrant's offset in it (null: its start). */
+type QdrantCursor = [dimension: number, offset: string | number | null];
+const isQdrantCursor = (value: unknown): value is QdrantCursor =>
+  Array.isArray(value) &&
+  value.length === 2 &&
+  isDimension(value[0]) &&
+  (value[1] === null || typeof value[1] === 'string' || (Number.isInteger(value[1]) && (value[1] as number) >= 0));
 
 /**
  * Vectors in Qdrant: one cosine collection per dimension, created on first use, with keyword
@@ -182,6 +209,121 @@ export class QdrantStore extends VectorStore {
       } while (offset !== undefined && offset !== null);
     }
     return ids.sort();
+  }
+
+  /** Scrolls collection after collection (ascending dimension) in Qdrant's point order; the cursor names both. */
+  async listKnowledgeBaseVectors(scope: VectorScope, page: { cursor?: string | null; limit: number }): Promise<StoredVectorPage> {
+    checkScope(scope);
+    checkPageLimit(page.limit);
+    const [fromDimension, fromOffset] = page.cursor ? decodeCursor(page.cursor, isQdrantCursor) : [0, null];
+    const dimensions = (await this.existingDimensions()).filter((dimension) => dimension >= fromDimension).sort((a, b) => a - b);
+    const vectors: StoredVectorRef[] = [];
+    for (const [position, dimension] of dimensions.entries()) {
+      let offset: Schemas['ExtendedPointId'] | null = dimension === fromDimension ? fromOffset : null;
+      do {
+        const found = await this.scrollScope(dimension, scope, page.limit - vectors.length, offset);
+        vectors.push(...found.vectors);
+        offset = found.next;
+      } while (offset !== null && vectors.length < page.limit);
+      if (vectors.length >= page.limit) {
+        if (offset !== null) return { vectors, cursor: encodeCursor([dimension, offset] satisfies QdrantCursor) };
+        const next = dimensions[position + 1];
+        return { vectors, cursor: next === undefined ? null : encodeCursor([next, null] satisfies QdrantCursor) };
+      }
+    }
+    return { vectors, cursor: null };
+  }
+
+  async findVectors(scope: VectorScope, ids: string[]): Promise<StoredVectorRef[]> {
+    checkScope(scope);
+    checkIds(ids);
+    if (ids.length === 0) return [];
+    const pointIds = ids.map(qdrantPointId);
+    const found: StoredVectorRef[] = [];
+    for (const dimension of await this.existingDimensions()) {
+      const points = await this.call(async () => {
+        try {
+          return await this.client.retrieve(this.collectionName(dimension), {
+            ids: pointIds,
+            with_payload: ['id', 'workspace_id', 'knowledge_base_id', 'document_id'],
+            with_vector: false,
+          });
+        } catch (error) {
+          if (isNotFound(error)) return [];
+          throw error;
+        }
+      });
+      for (const point of points) {
+        const payload = point.payload as unknown as StoredPayload;
+        // Retrieval by id knows no filter: another knowledge base's point with the same id is not ours.
+        if (payload.workspace_id === scope.workspaceId && payload.knowledge_base_id === scope.knowledgeBaseId) {
+          found.push({ id: payload.id, documentId: payload.document_id, dimension });
+        }
+      }
+    }
+    return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.dimension - b.dimension));
+  }
+
+  async deleteIds(scope: VectorScope, ids: string[]): Promise<void> {
+    checkScope(scope);
+    checkIds(ids);
+    if (ids.length === 0) return;
+    await this.deleteWhere({ must: [{ has_id: ids.map(qdrantPointId) }, ...(scopeFilter(scope).must as Schemas['Condition'][])] });
+  }
+
+  /** Facets over the indexed payload fields: workspaces, then each workspace's knowledge bases. */
+  async listKnowledgeBaseScopes(): Promise<VectorScope[]> {
+    const scopes = new Map<string, VectorScope>();
+    for (const dimension of await this.existingDimensions()) {
+      const collection = this.collectionName(dimension);
+      for (const workspaceId of await this.facetValues(collection, 'workspace_id', [])) {
+        for (const knowledgeBaseId of await this.facetValues(collection, 'knowledge_base_id', [match('workspace_id', workspaceId)])) {
+          scopes.set(`${workspaceId}/${knowledgeBaseId}`, { workspaceId, knowledgeBaseId });
+        }
+      }
+    }
+    return [...scopes.values()].sort((a, b) =>
+      a.workspaceId === b.workspaceId ? a.knowledgeBaseId.localeCompare(b.knowledgeBaseId) : a.workspaceId.localeCompare(b.workspaceId),
+    );
+  }
+
+  private async scrollScope(
+    dimension: number,
+    scope: VectorScope,
+    limit: number,
+    offset: Schemas['ExtendedPointId'] | null,
+  ): Promise<{ vectors: StoredVectorRef[]; next: Schemas['ExtendedPointId'] | null }> {
+    return this.call(async () => {
+      try {
+        const page = await this.client.scroll(this.collectionName(dimension), {
+          filter: scopeFilter(scope),
+          limit,
+          with_payload: ['id', 'document_id'],
+          with_vector: false,
+          ...(offset !== null && { offset }),
+        });
+        const vectors = page.points.map((point) => {
+          const payload = point.payload as Pick<StoredPayload, 'id' | 'document_id'>;
+          return { id: payload.id, documentId: payload.document_id, dimension };
+        });
+        return { vectors, next: (page.next_page_offset as Schemas['ExtendedPointId'] | null | undefined) ?? null };
+      } catch (error) {
+        // The collection went away since it was listed: nothing more in it.
+        if (isNotFound(error)) return { vectors: [], next: null };
+        throw error;
+      }
+    });
+  }
+
+  /** Every distinct value of an indexed keyword field among the points matching `must`. */
+  private async facetValues(collection: string, key: string, must: Schemas['Condition'][]): Promise<string[]> {
+    const seen: string[] = [];
+    for (;;) {
+      const filter: Schemas['Filter'] = { must, ...(seen.length > 0 && { must_not: [{ key, match: { any: seen } }] }) };
+      const { hits } = await this.call(() => this.client.facet(collection, { key, filter, limit: FACET_PAGE, exact: true }));
+      seen.push(...hits.map((hit) => String(hit.value)));
+      if (hits.length < FACET_PAGE) return seen;
+    }
   }
 
   /** Removes every collection this store created; for tests with a throwaway prefix. */

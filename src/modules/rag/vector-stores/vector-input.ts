@@ -73,3 +73,40 @@ export function checkQuery(query: VectorQuery, maxDimension: number, store: stri
   checkDimension(query.vector?.length ?? 0, maxDimension, store);
   checkVector(query.vector, query.vector.length, 'the query vector');
 }
+
+/** Most ids one findVectors or deleteIds call takes, and the largest page of listKnowledgeBaseVectors. */
+export const MAX_IDS_PER_CALL = 1000;
+
+export function checkIds(ids: string[]): void {
+  if (!Array.isArray(ids) || ids.length > MAX_IDS_PER_CALL) throw invalid(`at most ${MAX_IDS_PER_CALL} ids per call`);
+  for (const id of ids) {
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH)
+      throw invalid(`vector ids are 1 to ${MAX_ID_LENGTH} characters`);
+  }
+}
+
+export function checkPageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_IDS_PER_CALL)
+    throw invalid(`limit must be an integer from 1 to ${MAX_IDS_PER_CALL}`);
+}
+
+/** Page cursors are opaque to callers: base64url of a JSON value each store checks on the way back in. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string, isValid: (value: unknown) => value is T): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('the page cursor is not one this store returned');
+  }
+  if (!isValid(value)) throw invalid('the page cursor is not one this store returned');
+  return value;
+}
+
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+export const isVectorId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+export const isDimension = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1;

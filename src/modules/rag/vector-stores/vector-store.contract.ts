@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VectorRecord, VectorStore } from 'src/modules/rag/rag.contracts';
+import type { StoredVectorRef, VectorRecord, VectorStore } from 'src/modules/rag/rag.contracts';
 import { RagErrorCode } from 'src/modules/rag/rag.exception';
 
 export interface VectorStoreUnderTest {
@@ -260,6 +260,133 @@ export function describeVectorStoreContract(name: string, open: () => Promise<Ve
       const wrongQuery = store.search({ ...scope, vector: [1, 0, 0, 0, 0], limit: 5 });
       await expect(wrongQuery).rejects.toMatchObject({ code: RagErrorCode.VectorDimensionMismatch });
       await expect(wrongQuery).rejects.toThrow('this knowledge base holds 3-dimensional vectors; the query vector has 5 dimensions');
+    });
+
+    /** Every vector of a scope, walking pages of `limit`. */
+    const walk = async (scope: { workspaceId: string; knowledgeBaseId: string }, limit: number) => {
+      const seen: StoredVectorRef[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await store.listKnowledgeBaseVectors(scope, { cursor, limit });
+        expect(page.vectors.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.vectors);
+        cursor = page.cursor;
+        pages += 1;
+        expect(pages).toBeLessThan(100);
+      } while (cursor !== null);
+      return seen;
+    };
+    const byId = (a: StoredVectorRef, b: StoredVectorRef) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.dimension - b.dimension);
+
+    it("walks a knowledge base's vectors page by page, each exactly once, at every dimension, and nothing of another scope", async () => {
+      const scope = newScope();
+      const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      await store.upsert(recordsFor(scope, a, seededVectors(5, 3, 1)), 3);
+      await store.upsert(recordsFor(scope, b, seededVectors(3, 4, 2)), 4);
+      // The same knowledge base id under another workspace, and a sibling knowledge base: never listed.
+      await store.upsert(recordsFor({ workspaceId: randomUUID(), knowledgeBaseId: scope.knowledgeBaseId }, c, seededVectors(2, 3, 3)), 3);
+      await store.upsert(recordsFor({ workspaceId: scope.workspaceId, knowledgeBaseId: randomUUID() }, d, seededVectors(2, 4, 4)), 4);
+      const expected = [
+        ...[0, 1, 2, 3, 4].map((i) => ({ id: `${a}:${i}`, documentId: a, dimension: 3 })),
+        ...[0, 1, 2].map((i) => ({ id: `${b}:${i}`, documentId: b, dimension: 4 })),
+      ].sort(byId);
+      for (const limit of [1, 2, 3, 8, 1000]) {
+        const listed = await walk(scope, limit);
+        expect(listed).toHaveLength(expected.length);
+        expect([...listed].sort(byId)).toEqual(expected);
+      }
+      const single = await store.listKnowledgeBaseVectors(scope, { limit: 1000 });
+      expect(single.cursor).toBeNull();
+      expect(await store.listKnowledgeBaseVectors(newScope(), { limit: 10 })).toEqual({ vectors: [], cursor: null });
+    });
+
+    it('keeps a walk complete when vectors already listed are deleted between pages', async () => {
+      const scope = newScope();
+      const documentId = randomUUID();
+      await store.upsert(recordsFor(scope, documentId, seededVectors(7, 3, 5)), 3);
+      const first = await store.listKnowledgeBaseVectors(scope, { limit: 3 });
+      expect(first.vectors).toHaveLength(3);
+      await store.deleteIds(
+        scope,
+        first.vectors.map((vector) => vector.id),
+      );
+      const rest: StoredVectorRef[] = [];
+      let cursor = first.cursor;
+      while (cursor !== null) {
+        const page = await store.listKnowledgeBaseVectors(scope, { cursor, limit: 3 });
+        rest.push(...page.vectors);
+        cursor = page.cursor;
+      }
+      const all = [0, 1, 2, 3, 4, 5, 6].map((i) => `${documentId}:${i}`);
+      const listedFirst = new Set(first.vectors.map((vector) => vector.id));
+      expect(rest.map((vector) => vector.id).sort()).toEqual(all.filter((id) => !listedFirst.has(id)));
+    });
+
+    it('finds which ids a knowledge base holds, at which dimension, ignoring unknown and foreign ids', async () => {
+      const scope = newScope();
+      const other = newScope();
+      const [a, b, foreign] = [randomUUID(), randomUUID(), randomUUID()];
+      await store.upsert(recordsFor(scope, a, seededVectors(2, 3, 6)), 3);
+      await store.upsert(recordsFor(scope, b, seededVectors(1, 5, 7)), 5);
+      await store.upsert(recordsFor(other, foreign, seededVectors(1, 3, 8)), 3);
+      const found = await store.findVectors(scope, [`${b}:0`, `${a}:1`, `${a}:9`, `${foreign}:0`, 'not-a-chunk-id']);
+      expect(found).toEqual(
+        [
+          { id: `${a}:1`, documentId: a, dimension: 3 },
+          { id: `${b}:0`, documentId: b, dimension: 5 },
+        ].sort(byId),
+      );
+      expect(await store.findVectors(scope, [])).toEqual([]);
+      expect(await store.findVectors(other, [`${a}:0`])).toEqual([]);
+    });
+
+    it('deletes by id within its knowledge base only, at every dimension', async () => {
+      const scope = newScope();
+      const other = newScope();
+      const [a, b, theirs] = [randomUUID(), randomUUID(), randomUUID()];
+      await store.upsert(recordsFor(scope, a, seededVectors(3, 3, 9)), 3);
+      await store.upsert(recordsFor(scope, b, seededVectors(2, 4, 10)), 4);
+      await store.upsert(recordsFor(other, theirs, seededVectors(1, 3, 11)), 3);
+      // The right ids under the wrong scope delete nothing.
+      await store.deleteIds(other, [`${a}:0`, `${b}:0`]);
+      expect(await store.listIds(scope, a)).toHaveLength(3);
+      await store.deleteIds(scope, [`${a}:0`, `${b}:1`, `${theirs}:0`, `${a}:42`]);
+      expect(await store.listIds(scope, a)).toEqual([`${a}:1`, `${a}:2`]);
+      expect(await store.listIds(scope, b)).toEqual([`${b}:0`]);
+      expect(await store.listIds(other, theirs)).toEqual([`${theirs}:0`]);
+      await store.deleteIds(scope, []);
+    });
+
+    it('lists the (workspace, knowledge base) pairs that hold vectors, including those with no other trace', async () => {
+      const kept = newScope();
+      const emptied = newScope();
+      const sibling = { workspaceId: kept.workspaceId, knowledgeBaseId: randomUUID() };
+      // Several vectors in one table: the scope is still listed once.
+      await store.upsert(recordsFor(kept, randomUUID(), seededVectors(3, 3, 12)), 3);
+      await store.upsert(recordsFor(sibling, randomUUID(), seededVectors(1, 6, 13)), 6);
+      await store.upsert(recordsFor(emptied, randomUUID(), seededVectors(1, 3, 14)), 3);
+      await store.deleteKnowledgeBase(emptied);
+      const scopes = await store.listKnowledgeBaseScopes();
+      expect(scopes).toContainEqual(kept);
+      expect(scopes).toContainEqual(sibling);
+      expect(scopes).not.toContainEqual(emptied);
+      expect(new Set(scopes.map((scope) => `${scope.workspaceId}/${scope.knowledgeBaseId}`)).size).toBe(scopes.length);
+    });
+
+    it('refuses malformed pages, cursors and id lists', async () => {
+      const scope = newScope();
+      const invalid = { code: RagErrorCode.InvalidVectorInput };
+      await expect(store.listKnowledgeBaseVectors(scope, { limit: 0 })).rejects.toMatchObject(invalid);
+      await expect(store.listKnowledgeBaseVectors(scope, { limit: 1001 })).rejects.toMatchObject(invalid);
+      await expect(store.listKnowledgeBaseVectors(scope, { limit: 10, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toMatchObject(invalid);
+      await expect(store.listKnowledgeBaseVectors(scope, { limit: 10, cursor: '%%%' })).rejects.toMatchObject(invalid);
+      await expect(store.listKnowledgeBaseVectors({ ...scope, workspaceId: 'nope' }, { limit: 10 })).rejects.toMatchObject(invalid);
+      const tooMany = Array.from({ length: 1001 }, (_, i) => `x:${i}`);
+      await expect(store.findVectors(scope, tooMany)).rejects.toMatchObject(invalid);
+      await expect(store.deleteIds(scope, tooMany)).rejects.toMatchObject(invalid);
+      await expect(store.deleteIds(scope, [''])).rejects.toMatchObject(invalid);
+      await expect(store.deleteIds({ ...scope, knowledgeBaseId: "' OR 1=1 --" }, ['a:0'])).rejects.toMatchObject(invalid);
     });
 
     it('refuses malformed vectors, ids and limits before touching the store', async () => {
