@@ -150,6 +150,13 @@ describe('agent workflow events across replicas', () => {
     const runId = started.body.id as string;
     expect(started.body).toEqual({ id: runId, status: 'queued', eventsUrl: `/api/v1/workflows/runs/${runId}/events` });
 
+    // The planner's reply is held, so the run stays in planning once the executor has taken it;
+    // wait for that so that every surface starts from the same state however loaded the machine is.
+    await vi.waitFor(
+      async () => expect((await api.get(`/api/v1/workflows/runs/${runId}`, { token: owner.accessToken })).body.status).toBe('planning'),
+      { timeout: 30_000, interval: 50 },
+    );
+
     // Socket.IO: the owner joins the run's room; a stranger cannot.
     const socket = await connect(owner.accessToken);
     const socketEvents: Recorded[] = [];

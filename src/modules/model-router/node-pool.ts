@@ -105,6 +105,7 @@ export class NodePool {
   stop(): void {
     this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
+    for (const node of this.nodes) this.close(node);
   }
 
   /** Re-resolves DNS and probes every node now. */
@@ -162,7 +163,15 @@ export class NodePool {
 
   /** Requests already running on the node finish or fail on their own; no new ones go there. */
   remove(url: string): void {
-    this.byUrl.delete(url.replace(/\/$/, ''));
+    const key = url.replace(/\/$/, '');
+    const node = this.byUrl.get(key);
+    this.byUrl.delete(key);
+    if (node) this.close(node);
+  }
+
+  /** The node's connections close once its running requests end (close waits for them). */
+  private close(node: PoolNode): void {
+    node.provider.close?.().catch((error: Error) => this.logger.warn(`closing ${node.url}: ${error.message}`));
   }
 
   /** Health, models on disk and models in memory of one node. */

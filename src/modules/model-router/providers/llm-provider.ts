@@ -121,4 +121,6 @@ export interface LlmProvider {
   listLoaded(signal?: AbortSignal): Promise<LoadedModel[]>;
   /** Cheap liveness probe (Ollama `/api/version`). */
   ping(signal?: AbortSignal): Promise<void>;
+  /** Releases held connections once running calls end; for backends that leave the pool. */
+  close?(): Promise<void>;
 }

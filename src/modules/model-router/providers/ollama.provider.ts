@@ -13,6 +13,7 @@ import {
   ProviderError,
   ProviderModel,
 } from 'src/modules/model-router/providers/llm-provider';
+import { PooledFetch, pooledFetch } from 'src/modules/model-router/providers/pooled-fetch';
 
 export interface OllamaProviderOptions {
   /** Base URL of one Ollama node, e.g. `http://gpu-1:11434`. */
@@ -27,11 +28,18 @@ export class OllamaProvider implements LlmProvider {
   readonly id: string;
   readonly host: string;
   private readonly probeTimeoutMs: number;
+  /** Keep-alive connections to this node, shared by every call. */
+  private readonly http: PooledFetch;
 
   constructor(options: OllamaProviderOptions) {
     this.host = options.host.replace(/\/$/, '');
     this.id = `ollama:${this.host}`;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 5000;
+    this.http = pooledFetch(this.host);
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   async *chatStream(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatChunk> {
@@ -161,11 +169,13 @@ export class OllamaProvider implements LlmProvider {
    * The client only aborts streams, and only all at once per instance; a per-call instance
    * whose fetch carries the caller's signal gives each request its own cancellation. (The
    * client's own stream signal is dropped: streams are cancelled through `signal` instead.)
+   * Every instance sends through this node's one connection pool.
    */
   private client(signal?: AbortSignal): Ollama {
+    const send = this.http.fetch;
     return new Ollama({
       host: this.host,
-      fetch: signal ? (input, init) => fetch(input, { ...init, signal }) : fetch,
+      fetch: signal ? (input, init) => send(input, { ...init, signal }) : send,
     });
   }
 
@@ -324,10 +334,13 @@ export function toProviderError(error: unknown, signal?: AbortSignal): ProviderE
   }
   const name = (error as { name?: unknown }).name;
   const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
   const retryable =
     name === 'TimeoutError' ||
     name === 'AbortError' ||
     error instanceof TypeError ||
+    // undici's own failures (closed socket, connect or headers timeout) and the system's.
+    (typeof code === 'string' && /^(UND_ERR_|ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND)/.test(code)) ||
     /ECONN|EPIPE|socket|terminated|fetch failed/i.test(message);
   return new ProviderError(`ollama unreachable: ${message}`, retryable, undefined, { cause: error });
 }
