@@ -1,5 +1,4 @@
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 
 /**
  * The part of a fetch `Response` that the `ollama` client reads: `ok`/`status`/`statusText`
@@ -42,12 +41,15 @@ export interface PooledFetch {
  */
 export function pooledFetch(origin: string): PooledFetch {
   const expectedOrigin = new URL(origin).origin;
-  const pool = new Pool(expectedOrigin);
+  // undici (1 MB of source) loads with the first call: an embedded start with no Ollama
+  // node configured never needs it.
+  let pool: Promise<Pool> | undefined;
+  const connect = () => (pool ??= import('undici').then(({ Pool }) => new Pool(expectedOrigin)));
   const send = async (input: string | URL | Request, init: ClientRequestInit = {}): Promise<ClientResponse> => {
     const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : new URL(input.url);
     // The client builds every URL from its host; anything else is a bug, not a request to send.
     if (url.origin !== expectedOrigin) throw new TypeError(`${url.origin} is not this pool's origin (${expectedOrigin})`);
-    const answer = await pool.request({
+    const answer = await (await connect()).request({
       path: `${url.pathname}${url.search}`,
       method: (init.method ?? 'GET'),
       headers: init.headers,
@@ -58,7 +60,9 @@ export function pooledFetch(origin: string): PooledFetch {
   };
   return {
     fetch: send as unknown as typeof fetch,
-    close: () => pool.close(),
+    close: async () => {
+      if (pool) await (await pool).close();
+    },
   };
 }
 
