@@ -1,14 +1,32 @@
 /**
- * RAG ingestion without embedding: extract → chunk, on a generated ~1 MB PDF and ~1 MB Markdown
- * file, with the knowledge-base default chunking (400 tokens, 60 overlap) and a smaller one
- * (chunks/s depends on chunk size). Target (issue 4): at least 1,000 chunks/s excluding embedding.
+ * RAG ingestion without embedding: extract → chunk → index, on a generated ~1 MB PDF and ~1 MB
+ * Markdown file, with the knowledge-base default chunking (400 tokens, 60 overlap) and a
+ * smaller one (chunks/s depends on chunk size). Target (issue 4): at least 1,000 chunks/s
+ * excluding embedding.
+ *
+ * The index stage writes the chunks' vectors the way ingestion does (PgVectorStore.upsert, 64
+ * at a time, into the HNSW-indexed table) into a fresh embedded PGlite per document, the
+ * default store. Its vectors come from a hashed bag of words (the chunk's words, each a fixed
+ * pseudo-random direction, summed and normalised): instant to compute, so embedding time is
+ * out of the figure, yet with text's neighbourhood structure, which is what HNSW inserts
+ * cost depends on. With BENCH_PGVECTOR_URL (a PostgreSQL that has the `vector` extension)
+ * the same stage also runs there. Chunk rows (full text) are written by TypeORM in the same
+ * steps in the app; they are not in this figure.
  *
  *   node -r @swc-node/register bench/rag-ingest.bench.ts [rounds]
  */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
 import { median } from 'bench/support';
+import { EmbeddedPostgres } from 'src/database/embedded-postgres';
 import { chunkDocument } from 'src/modules/rag/chunking';
 import { extractText } from 'src/modules/rag/extraction';
-import type { ChunkingSettings, DocumentFormat } from 'src/modules/rag/rag.contracts';
+import type { ChunkingSettings, DocumentFormat, TextChunk, VectorRecord } from 'src/modules/rag/rag.contracts';
+import { PgVectorStore } from 'src/modules/rag/vector-stores/pg-vector.store';
+import { sqlFromPool } from 'src/modules/rag/vector-stores/sql-database';
 import { makePdf, type PdfPage } from 'test/support/rag-documents';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -17,6 +35,10 @@ const SETTINGS: ChunkingSettings[] = [
   { chunkTokens: 256, overlapTokens: 32 },
 ];
 const TARGET_BYTES = 1024 * 1024;
+const DIMENSION = 512;
+/** As IngestionService: chunks embedded and written per step. */
+const INDEX_STEP = 64;
+const PGVECTOR_URL = process.env.BENCH_PGVECTOR_URL;
 
 const WORDS = (
   'the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were ' +
@@ -69,10 +91,90 @@ function buildMarkdown(): Buffer {
   return Buffer.from(parts.join('\n\n'));
 }
 
-async function measure(label: string, bytes: Buffer, format: DocumentFormat, settings: ChunkingSettings): Promise<void> {
+/** Each word a fixed pseudo-random unit direction; a text the normalised sum of its words'. */
+function hashedBagOfWords(text: string): number[] {
+  const vector = new Float64Array(DIMENSION);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let hash = 2166136261;
+    for (let i = 0; i < word.length; i++) hash = Math.imul(hash ^ word.charCodeAt(i), 16777619);
+    for (let d = 0; d < 8; d++) {
+      hash = Math.imul(hash ^ (hash >>> 15), 2246822519);
+      vector[(hash >>> 0) % DIMENSION] += hash & 1 ? 1 : -1;
+    }
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return Array.from(vector, (value) => value / norm);
+}
+
+interface IndexTarget {
+  name: string;
+  open(): Promise<{ store: PgVectorStore; close: () => Promise<void> }>;
+}
+
+const embeddedPglite: IndexTarget = {
+  name: 'PGlite',
+  async open() {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gremlins-ingest-bench-'));
+    const db = await EmbeddedPostgres.start({ dataDir, maxConnections: 2, sharedBuffers: '16MB' });
+    const pool = new Pool({ ...db.connection, user: db.connection.username, max: 2 });
+    const store = new PgVectorStore(sqlFromPool(pool), { efSearch: 40, location: 'the bench PGlite' });
+    await store.connect();
+    return {
+      store,
+      close: async () => {
+        await pool.end();
+        await db.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const postgresWithPgvector = (url: string): IndexTarget => ({
+  name: 'PostgreSQL',
+  async open() {
+    const pool = new Pool({ connectionString: url, max: 2 });
+    const store = new PgVectorStore(sqlFromPool(pool), { efSearch: 40, location: 'BENCH_PGVECTOR_URL' });
+    await store.connect();
+    return {
+      store,
+      close: async () => {
+        await pool.query(`DROP TABLE IF EXISTS rag_vectors_${DIMENSION}`);
+        await pool.end();
+      },
+    };
+  },
+});
+
+/** Writes the chunks' vectors as ingestion does, into a fresh store; returns the milliseconds spent writing. */
+async function indexChunks(target: IndexTarget, chunks: TextChunk[], vectors: number[][]): Promise<number> {
+  const { store, close } = await target.open();
+  try {
+    const scope = { workspaceId: randomUUID(), knowledgeBaseId: randomUUID() };
+    const documentId = randomUUID();
+    const started = performance.now();
+    for (let done = 0; done < chunks.length; done += INDEX_STEP) {
+      const records: VectorRecord[] = chunks
+        .slice(done, done + INDEX_STEP)
+        .map((chunk, offset) => ({ id: `${documentId}:${chunk.index}`, ...scope, documentId, vector: vectors[done + offset] }));
+      await store.upsert(records, DIMENSION);
+    }
+    return performance.now() - started;
+  } finally {
+    await close();
+  }
+}
+
+async function measure(
+  label: string,
+  bytes: Buffer,
+  format: DocumentFormat,
+  settings: ChunkingSettings,
+  targets: IndexTarget[],
+): Promise<void> {
   const extractMs: number[] = [];
   const chunkMs: number[] = [];
-  let chunks = 0;
+  let chunks: TextChunk[] = [];
   let chars = 0;
   for (let round = -1; round < rounds; round++) {
     const started = performance.now();
@@ -83,26 +185,41 @@ async function measure(label: string, bytes: Buffer, format: DocumentFormat, set
     if (round < 0) continue; // warm-up: module loading and JIT
     extractMs.push(extracted - started);
     chunkMs.push(chunked - extracted);
-    chunks = result.length;
+    chunks = result;
     chars = doc.sections.reduce((sum, section) => sum + section.text.length, 0);
   }
-  const totals = extractMs.map((ms, index) => ms + chunkMs[index]);
-  const total = median(totals);
+  const count = chunks.length;
+  const extractAndChunk = median(extractMs.map((ms, index) => ms + chunkMs[index]));
+  const perSecond = (ms: number) => Math.round(count / (ms / 1000));
   console.log(
-    `${label.padEnd(9)}: ${(bytes.length / 1024 / 1024).toFixed(2)} MB file, ${(chars / 1024 / 1024).toFixed(2)} M chars of text, ${chunks} chunks` +
-      ` | extract ${median(extractMs).toFixed(0)} ms + chunk ${median(chunkMs).toFixed(0)} ms = ${total.toFixed(0)} ms` +
-      ` | ${Math.round(chunks / (total / 1000))} chunks/s (target >= 1000); chunking alone ${Math.round(chunks / (median(chunkMs) / 1000))} chunks/s`,
+    `${label.padEnd(9)}: ${(bytes.length / 1024 / 1024).toFixed(2)} MB file, ${(chars / 1024 / 1024).toFixed(2)} M chars of text, ${count} chunks` +
+      ` | extract ${median(extractMs).toFixed(0)} ms + chunk ${median(chunkMs).toFixed(0)} ms = ${extractAndChunk.toFixed(0)} ms` +
+      ` (${perSecond(extractAndChunk)} chunks/s; chunking alone ${perSecond(median(chunkMs))} chunks/s)`,
   );
+  // Vectors are made once, outside the timed index stage (embedding is not in the figure).
+  const vectors = chunks.map((chunk) => hashedBagOfWords(chunk.text));
+  for (const target of targets) {
+    const indexMs: number[] = [];
+    // Index rounds are costly in PGlite (a fresh database each): at most 2.
+    for (let round = 0; round < Math.min(rounds, 2); round++) indexMs.push(await indexChunks(target, chunks, vectors));
+    const index = median(indexMs);
+    console.log(
+      `${''.padEnd(9)}  + index into ${target.name}: ${index.toFixed(0)} ms (${perSecond(index)} vectors/s)` +
+        ` | extract → chunk → index ${perSecond(extractAndChunk + index)} chunks/s (target >= 1000)`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
   const pdf = await buildPdf();
   const markdown = buildMarkdown();
-  console.log(`node ${process.version}; medians of ${rounds} rounds after a warm-up`);
+  const targets = [embeddedPglite, ...(PGVECTOR_URL ? [postgresWithPgvector(PGVECTOR_URL)] : [])];
+  console.log(`node ${process.version}; medians of ${rounds} rounds after a warm-up (index: of ${Math.min(rounds, 2)})`);
+  if (!PGVECTOR_URL) console.log('index into PostgreSQL: skipped (set BENCH_PGVECTOR_URL to a PostgreSQL with pgvector)');
   for (const settings of SETTINGS) {
     console.log(`chunking: ${settings.chunkTokens} tokens, ${settings.overlapTokens} overlap`);
-    await measure('PDF', pdf, 'pdf', settings);
-    await measure('Markdown', markdown, 'markdown', settings);
+    await measure('PDF', pdf, 'pdf', settings, targets);
+    await measure('Markdown', markdown, 'markdown', settings, targets);
   }
 }
 
