@@ -22,6 +22,7 @@ import {
   ProviderModel,
   TokenUsage,
 } from 'src/modules/model-router/providers/llm-provider';
+import { PooledFetch, pooledFetch } from 'src/modules/model-router/providers/pooled-fetch';
 
 /**
  * What an admin configures for an upstream. The base URL and key come only from here (the
@@ -54,9 +55,16 @@ export class OpenAiCompatibleProvider implements LlmProvider {
   readonly id: string;
   readonly kind = 'openai-compatible' as const;
   private clientLoad?: Promise<OpenAI>;
+  /** Keep-alive connections to the upstream, shared by every call (ADR 21). */
+  private readonly http: PooledFetch;
 
   constructor(private readonly config: OpenAiCompatibleConfig) {
     this.id = config.id ?? `openai-compatible:${config.baseUrl}`;
+    this.http = pooledFetch(config.baseUrl);
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   private client(): Promise<OpenAI> {
@@ -77,6 +85,7 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       organization: null,
       project: null,
       logLevel: 'off',
+      fetch: this.http.fetch,
     });
   }
 

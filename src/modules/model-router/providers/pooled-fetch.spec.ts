@@ -82,6 +82,25 @@ describe('pooledFetch', () => {
     reader.releaseLock();
   });
 
+  it('hands the body out as an async iterable and the headers as entries, as the openai SDK reads them', async () => {
+    const url = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req-1' });
+      response.write('data: 1\n\n');
+      response.end('data: [DONE]\n\n');
+    });
+    const response = await http.fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: new Headers({ 'content-type': 'application/json' }),
+      body: '{}',
+    });
+    expect(response.url).toBe(`${url}/v1/chat/completions`);
+    expect(response.headers.has('X-Request-Id')).toBe(true);
+    expect([...response.headers.entries()]).toContainEqual(['x-request-id', 'req-1']);
+    let text = '';
+    for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) text += Buffer.from(part).toString();
+    expect(text).toBe('data: 1\n\ndata: [DONE]\n\n');
+  });
+
   it('stops a request when its signal aborts, with the signal reason', async () => {
     const url = await serve((_request, response) => {
       response.writeHead(200);

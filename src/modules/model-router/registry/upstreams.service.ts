@@ -54,7 +54,7 @@ export class UpstreamsService {
     if (dto.name !== undefined) upstream.name = dto.name;
     if (dto.apiKey !== undefined) upstream.apiKeyEncrypted = dto.apiKey === null ? null : this.secrets.seal(dto.apiKey, upstream.id);
     const saved = await this.save(upstream);
-    this.providers.delete(id);
+    this.forgetProvider(id);
     return UpstreamDto.from(saved);
   }
 
@@ -68,17 +68,25 @@ export class UpstreamsService {
       );
     }
     await this.repository.deleteUpstream(id);
-    this.providers.delete(id);
+    this.forgetProvider(id);
   }
 
   /** The cached client of an upstream, for the router; fails like createProvider for an unknown id. */
   providerFor(id: string): Promise<OpenAiCompatibleProvider> {
     const cached = this.providers.get(id);
     if (cached && Date.now() - cached.createdAt < PROVIDER_TTL_MS) return cached.provider;
+    if (cached) this.forgetProvider(id);
     const provider = this.createProvider(id);
     this.providers.set(id, { createdAt: Date.now(), provider });
     provider.catch(() => this.providers.delete(id));
     return provider;
+  }
+
+  /** Drops the cached client; its connections close once the calls running on it end. */
+  private forgetProvider(id: string): void {
+    const cached = this.providers.get(id);
+    this.providers.delete(id);
+    void cached?.provider.then((provider) => provider.close()).catch(() => undefined);
   }
 
   /** A provider for the upstream, with its decrypted key; for the router, never for the API. */
