@@ -53,20 +53,25 @@ export class RunOutcomes {
     );
   }
 
-  /** Idempotent per task (deterministic job ids): a task made ready twice still runs once. */
+  /**
+   * Idempotent per task (deterministic job ids): a task made ready twice still runs once. The
+   * jobs are added at once, so their round trips to Redis overlap.
+   */
   async enqueueTasks(run: Pick<AgentRun, 'id' | 'priority'>, tasks: readonly AgentTask[]): Promise<void> {
-    for (const task of tasks) {
-      await this.queue.enqueue(
-        JobName.AgentTaskRun,
-        { runId: run.id, taskId: task.id },
-        {
-          jobId: runTaskJobId(run.id, task.id, task.recoveries),
-          priority: run.priority,
-          attempts: AGENT_JOB_ATTEMPTS,
-          backoff: AGENT_JOB_BACKOFF,
-        },
-      );
-    }
+    await Promise.all(
+      tasks.map((task) =>
+        this.queue.enqueue(
+          JobName.AgentTaskRun,
+          { runId: run.id, taskId: task.id },
+          {
+            jobId: runTaskJobId(run.id, task.id, task.recoveries),
+            priority: run.priority,
+            attempts: AGENT_JOB_ATTEMPTS,
+            backoff: AGENT_JOB_BACKOFF,
+          },
+        ),
+      ),
+    );
   }
 
   /** The run completed (its final task did): tell its followers, free its slot. */

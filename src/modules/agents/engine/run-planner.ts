@@ -13,7 +13,6 @@ import { RunAccess } from 'src/modules/agents/engine/run-access.service';
 import { isUniqueViolation, newStep, refusalError, SupersededExecution } from 'src/modules/agents/engine/step-log';
 import { RunEventsPublisher } from 'src/modules/agents/events/run-events.publisher';
 import type { AgentRun, RunPlan } from 'src/modules/agents/runs/agent-run.entity';
-import type { AgentStep } from 'src/modules/agents/runs/agent-step.entity';
 import type { AgentTask } from 'src/modules/agents/runs/agent-task.entity';
 import { NewStep, NewTask, RunsRepository } from 'src/modules/agents/runs/runs.repository';
 
@@ -38,10 +37,15 @@ export class RunPlanner {
     private readonly config: AppConfig,
   ) {}
 
-  /** The run's tasks, made now or found made; null when the run ended meanwhile. */
-  async tasksFor(run: AgentRun, signal: AbortSignal): Promise<AgentTask[] | null> {
-    const existing = await this.repository.tasksOf(run.id);
-    if (existing.some((task) => task.kind !== 'plan')) return existing;
+  /**
+   * The run's tasks, made now or found made; null when the run ended meanwhile. A run
+   * admitted by the calling job has none yet; a retried start job may find them made.
+   */
+  async tasksFor(run: AgentRun, signal: AbortSignal, admittedNow: boolean): Promise<AgentTask[] | null> {
+    if (!admittedNow) {
+      const existing = await this.repository.tasksOf(run.id);
+      if (existing.some((task) => task.kind !== 'plan')) return existing;
+    }
 
     const complexity = analyseComplexity([{ role: 'user', content: run.query }], { thresholds: this.config.router.autoThresholds });
     const mode = run.mode === 'auto' ? (complexity.tier === 'fast' ? 'single' : 'multi') : run.mode;
@@ -88,9 +92,7 @@ export class RunPlanner {
       type: 'plan',
       runId: run.id,
       plan,
-      tasks: created
-        .filter((task) => task.kind !== 'plan')
-        .map((task) => ({ id: task.id, key: task.key, kind: task.kind, agent: task.agent, dependsOn: task.dependsOn })),
+      tasks: created.map((task) => ({ id: task.id, key: task.key, kind: task.kind, agent: task.agent, dependsOn: task.dependsOn })),
     });
     this.publisher.publish({ type: 'status', runId: run.id, status: 'running' });
     return created;
@@ -109,7 +111,7 @@ export class RunPlanner {
       maxToolCalls: 0,
       builtIn: true,
     };
-    const task = await this.repository.ensureTask(run.id, {
+    const { task, steps } = await this.repository.ensureTask(run.id, {
       key: 'plan',
       kind: 'plan',
       position: 0,
@@ -123,7 +125,6 @@ export class RunPlanner {
       { role: 'system', content: task.agentSpec.systemPrompt },
       { role: 'user', content: run.query },
     ];
-    const steps = await this.repository.stepsOfTask(task.id);
     let attempts = 0;
     let sequence = 0;
     let problem = '';
@@ -180,7 +181,7 @@ export class RunPlanner {
           throw error;
         });
       sequence += 1;
-      await this.store(run, {
+      const step: NewStep = {
         ...newStep(run.id, task.id, sequence, 'model', startedAt, started),
         model: reply.routing.model,
         routing: reply.routing,
@@ -188,34 +189,37 @@ export class RunPlanner {
         finishReason: reply.finishReason,
         promptTokens: reply.usage.promptTokens,
         completionTokens: reply.usage.completionTokens,
-      });
+      };
+      const checked = validatePlan(reply.content, names, maxTasks);
+      if (checked.ok) {
+        // A usable plan completes the planner's task in the statement that stores its step.
+        const { completion } = await this.store(run, step, { result: JSON.stringify(checked.plan), final: false, key: task.key });
+        if (completion?.changed) this.publishPlanned(task);
+        return checked.plan;
+      }
+      await this.store(run, step);
       attempts += 1;
       messages.push({ role: 'assistant', content: reply.content });
-      const checked = validatePlan(reply.content, names, maxTasks);
-      if (checked.ok) return this.finishPlanning(task, checked.plan);
       problem = checked.problem;
       needsCorrection = true;
     }
   }
 
+  /** A plan found among the stored steps of a retried start job: the planner's task may still need completing. */
   private async finishPlanning(task: AgentTask, plan: RunPlan): Promise<RunPlan> {
     const completed = await this.repository.completeTask(task, JSON.stringify(plan));
-    if (completed.changed) {
-      this.publisher.publish({
-        type: 'task.finished',
-        runId: task.runId,
-        taskId: task.id,
-        key: task.key,
-        status: 'completed',
-        error: null,
-      });
-    }
+    if (completed.changed) this.publishPlanned(task);
     return plan;
   }
 
-  private async store(run: AgentRun, step: NewStep): Promise<AgentStep> {
+  private publishPlanned(task: AgentTask): void {
+    this.publisher.publish({ type: 'task.finished', runId: task.runId, taskId: task.id, key: task.key, status: 'completed', error: null });
+  }
+
+  /** Commits a planner step; with `complete`, the same statement completes the planner's task. */
+  private async store(run: AgentRun, step: NewStep, complete?: { result: string; final: boolean; key: string }) {
     try {
-      return (await this.repository.commitStep(step, { run })).step;
+      return await this.repository.commitStep(step, { run, complete });
     } catch (error) {
       if (isUniqueViolation(error)) throw new SupersededExecution(step.taskId);
       throw error;

@@ -59,17 +59,14 @@ export class WorkflowJobs implements OnModuleInit, OnApplicationBootstrap {
   }
 
   async start(job: QueueJob<JobName.AgentRunStart, StartRunJob>): Promise<void> {
-    let run = await this.repository.runById(job.payload.runId);
-    if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
-    if (run.status === 'queued') {
-      const admission = await this.repository.admit(run, this.config.agents.maxConcurrentRunsPerWorkspace);
-      if (admission.outcome !== 'admitted') return;
-      run = admission.run;
-      this.publisher.publish({ type: 'status', runId: run.id, status: 'planning' });
-    }
+    const admission = await this.repository.admit(job.payload.runId, this.config.agents.maxConcurrentRunsPerWorkspace);
+    const { run } = admission;
+    if (!run) return;
+    const admittedNow = admission.outcome === 'admitted';
+    if (admittedNow) this.publisher.publish({ type: 'status', runId: run.id, status: 'planning' });
     const execution = this.control.open(run.id, run.deadlineAt);
     try {
-      const tasks = await this.planner.tasksFor(run, execution.signal);
+      const tasks = await this.planner.tasksFor(run, execution.signal, admittedNow);
       if (tasks)
         await this.outcomes.enqueueTasks(
           run,

@@ -5,8 +5,21 @@ import { AgentArtifact } from 'src/modules/agents/runs/agent-artifact.entity';
 import { ACTIVE_RUN_STATUSES, AgentRun, RunPlan, RunStatus, TERMINAL_RUN_STATUSES } from 'src/modules/agents/runs/agent-run.entity';
 import { AgentStep } from 'src/modules/agents/runs/agent-step.entity';
 import { AgentTask, TaskStatus, ToolMode } from 'src/modules/agents/runs/agent-task.entity';
+import { AppConfig } from 'src/config/app-config';
 import { hydrate } from 'src/modules/agents/runs/row-mapper';
-import { starterQuery, StarterRow } from 'src/modules/agents/runs/run-access.repository';
+import { StarterRow } from 'src/modules/agents/runs/run-access.repository';
+import {
+  admitRunStatements,
+  CLAIM_TASK,
+  COMMIT_STEP,
+  COMMIT_STEP_AND_COMPLETE,
+  COMMIT_STEP_AND_RESERVE,
+  COMPLETE_TASK,
+  CREATE_TASKS,
+  ENSURE_TASK,
+  RESERVE_STEP,
+  RunStatement,
+} from 'src/modules/agents/runs/run-statements';
 
 /** Whose runs a call may touch: runs are private to the user who started them. */
 export interface RunOwner {
@@ -56,6 +69,13 @@ export interface Reservation {
   starter: StarterRow | null;
 }
 
+/** What a start job finds: the run admitted by it, admitted before (a retried job), waiting for a slot, or ended. */
+export type Admission =
+  | { outcome: 'admitted'; run: AgentRun }
+  | { outcome: 'started'; run: AgentRun }
+  | { outcome: 'waiting'; run?: undefined }
+  | { outcome: 'gone'; run?: undefined };
+
 /** Why a step could not be reserved. */
 export type ReserveRefusal = 'not-active' | 'run-steps' | 'run-tool-calls' | 'task-steps' | 'task-tool-calls';
 
@@ -66,7 +86,19 @@ const OPEN_TASK: TaskStatus[] = ['pending', 'queued', 'running'];
 /** Runs, their tasks, steps and artifacts: the only code that queries them. */
 @Injectable()
 export class RunsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  /**
+   * Named prepared statements on PostgreSQL only: the embedded PGlite serves every pool
+   * connection from one session, where a name one connection prepared clashes with the next
+   * connection preparing it.
+   */
+  private readonly prepared: boolean;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    config: AppConfig,
+  ) {
+    this.prepared = !config.isEmbeddedDatabase;
+  }
 
   createRun(fields: NewRun): Promise<AgentRun> {
     const runs = this.dataSource.getRepository(AgentRun);
@@ -111,10 +143,6 @@ export class RunsRepository {
     return this.dataSource.getRepository(AgentStep).find({ where: { runId }, order: { taskId: 'ASC', sequence: 'ASC' } });
   }
 
-  stepsOfTask(taskId: string): Promise<AgentStep[]> {
-    return this.dataSource.getRepository(AgentStep).find({ where: { taskId }, order: { sequence: 'ASC' } });
-  }
-
   artifactsOf(runId: string): Promise<AgentArtifact[]> {
     return this.dataSource.getRepository(AgentArtifact).find({ where: { runId }, order: { createdAt: 'ASC' } });
   }
@@ -130,31 +158,19 @@ export class RunsRepository {
   }
 
   /**
-   * Admits a queued run if its workspace has a free slot (and no run waits ahead of it);
-   * otherwise marks it waiting for one. Admissions of one workspace are serialised by an
-   * advisory lock, so two runs never both take the last slot, and a run marked waiting is
-   * always seen by the next `nextWaiting`.
+   * The run a start job acts on, admitted now if it is queued and its workspace has a free
+   * slot (and no run waits ahead of it), otherwise marked waiting for one. Admissions of one
+   * workspace are serialised by an advisory lock, so two runs never both take the last slot,
+   * and a run marked waiting is always seen by the next `nextWaiting`.
    */
-  async admit(run: AgentRun, maxActive: number): Promise<{ outcome: 'waiting' | 'gone' } | { outcome: 'admitted'; run: AgentRun }> {
-    return this.dataSource.transaction(async (manager) => {
-      await lockWorkspace(manager, run.workspaceId);
-      const [admitted] = await manager.query<[{ startedAt: Date; deadlineAt: Date }[], number]>(
-        `UPDATE agent_runs SET status = 'planning', waiting_for_slot = false, started_at = now(), updated_at = now(),
-                deadline_at = now() + ((limits->>'timeoutMs')::int * interval '1 millisecond')
-          WHERE id = $1 AND status = 'queued'
-            AND (SELECT count(*) FROM agent_runs a WHERE a.workspace_id = $2 AND a.status = ANY($3)) < $4
-            AND NOT EXISTS (SELECT 1 FROM agent_runs w WHERE w.workspace_id = $2 AND w.status = 'queued' AND w.waiting_for_slot
-                              AND w.id <> $1 AND (w.priority > $5 OR (w.priority = $5 AND w.created_at < $6)))
-          RETURNING started_at AS "startedAt", deadline_at AS "deadlineAt"`,
-        [run.id, run.workspaceId, ACTIVE, maxActive, run.priority, run.createdAt],
-      );
-      if (admitted.length > 0) return { outcome: 'admitted', run: { ...run, status: 'planning', waitingForSlot: false, ...admitted[0] } };
-      const [waiting] = await manager.query<[unknown[], number]>(
-        `UPDATE agent_runs SET waiting_for_slot = true WHERE id = $1 AND status = 'queued' RETURNING id`,
-        [run.id],
-      );
-      return { outcome: waiting.length > 0 ? 'waiting' : 'gone' };
-    });
+  async admit(runId: string, maxActive: number): Promise<Admission> {
+    const [, admitted, waiting, current] = await this.simpleQuery<
+      [unknown, { run: Record<string, unknown> }, unknown, { run: Record<string, unknown> }]
+    >(admitRunStatements(runId, ACTIVE, maxActive));
+    if (admitted.length > 0) return { outcome: 'admitted', run: hydrate(this.dataSource, AgentRun, admitted[0].run) };
+    if (waiting.length > 0) return { outcome: 'waiting' };
+    const run = current[0] ? hydrate(this.dataSource, AgentRun, current[0].run) : null;
+    return run && !TERMINAL.includes(run.status) ? { outcome: 'started', run } : { outcome: 'gone' };
   }
 
   /**
@@ -188,22 +204,31 @@ export class RunsRepository {
     return rows.map((row) => row.workspaceId);
   }
 
-  /** The planner's task, made once (its steps survive a retried start job). */
-  async ensureTask(runId: string, task: NewTask): Promise<AgentTask> {
-    const [row] = await this.dataSource.query<{ task: Record<string, unknown> }[]>(
-      `INSERT INTO agent_run_tasks (run_id, key, kind, position, agent, agent_spec, instruction, depends_on, final, status, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, 'running', now())
-       ON CONFLICT (run_id, key) DO UPDATE SET updated_at = agent_run_tasks.updated_at
-       RETURNING to_jsonb(agent_run_tasks.*) AS task`,
-      [runId, task.key, task.kind, task.position, task.agent, JSON.stringify(task.agentSpec), task.instruction, task.dependsOn, task.final],
-    );
-    return hydrate(this.dataSource, AgentTask, row.task);
+  /** The planner's task, made once, with the steps it has (they survive a retried start job). */
+  async ensureTask(runId: string, task: NewTask): Promise<{ task: AgentTask; steps: AgentStep[] }> {
+    const [row] = await this.execute<{ task: Record<string, unknown>; steps: Record<string, unknown>[] }[]>(ENSURE_TASK, [
+      runId,
+      task.key,
+      task.kind,
+      task.position,
+      task.agent,
+      JSON.stringify(task.agentSpec),
+      task.instruction,
+      task.dependsOn,
+      task.final,
+    ]);
+    return {
+      task: hydrate(this.dataSource, AgentTask, row.task),
+      steps: row.steps.map((step) => hydrate(this.dataSource, AgentStep, step)),
+    };
   }
 
   /**
-   * Stores the plan's tasks (those without dependencies already queued) and moves the run to
-   * `running`, in one statement that first takes the run's row: a run cancelled meanwhile gets
-   * no tasks, and a start job retried after a crash adds none twice. Null when the run ended.
+   * Stores the plan's tasks (those without dependencies already queued, with their first step
+   * reserved when the run's limits allow) and moves the run to `running`, in one statement
+   * that first takes the run's row: a run cancelled meanwhile gets no tasks, and a start job
+   * retried after a crash adds none twice. Returns the plan's tasks (not the planner's own),
+   * or null when the run ended.
    */
   async createTasks(runId: string, plan: RunPlan, complexity: AgentRun['complexity'], tasks: NewTask[]): Promise<AgentTask[] | null> {
     const input = tasks.map((task) => ({
@@ -216,24 +241,19 @@ export class RunsRepository {
       depends_on: task.dependsOn,
       final: task.final,
     }));
-    const [row] = await this.dataSource.query<{ active: number }[]>(
-      `WITH run AS (
-         UPDATE agent_runs SET status = 'running', plan = $2::jsonb, resolved_mode = $3, complexity = $4::jsonb, updated_at = now()
-          WHERE id = $1 AND status = ANY($6) RETURNING id
-       ), added AS (
-         INSERT INTO agent_run_tasks (run_id, key, kind, position, agent, agent_spec, instruction, depends_on, pending_dependencies, final, status)
-         SELECT run.id, x.key, x.kind, x.position, x.agent, x.agent_spec, x.instruction,
-                ARRAY(SELECT jsonb_array_elements_text(x.depends_on)), jsonb_array_length(x.depends_on), x.final,
-                CASE WHEN jsonb_array_length(x.depends_on) = 0 THEN 'queued' ELSE 'pending' END
-           FROM run, jsonb_to_recordset($5::jsonb) AS x(key text, kind text, position int, agent text, agent_spec jsonb,
-                                                      instruction text, depends_on jsonb, final boolean)
-         ON CONFLICT (run_id, key) DO NOTHING
-         RETURNING id
-       )
-       SELECT (SELECT count(*) FROM run)::int AS active`,
-      [runId, JSON.stringify(plan), plan.mode, JSON.stringify(complexity), JSON.stringify(input), ACTIVE],
-    );
-    return row.active > 0 ? this.tasksOf(runId) : null;
+    const [row] = await this.execute<{ active: number; added: Record<string, unknown>[] }[]>(CREATE_TASKS, [
+      runId,
+      JSON.stringify(plan),
+      plan.mode,
+      JSON.stringify(complexity),
+      JSON.stringify(input),
+      ACTIVE,
+      tasks.filter((task) => task.dependsOn.length === 0).length,
+    ]);
+    if (row.active === 0) return null;
+    // Fewer added than planned: another execution of the start job stored them first.
+    if (row.added.length < tasks.length) return (await this.tasksOf(runId)).filter((task) => task.kind !== 'plan');
+    return row.added.map((task) => hydrate(this.dataSource, AgentTask, task));
   }
 
   /** Tasks whose dependencies are all completed, moved from pending to queued; queued ones too (their job may be lost). */
@@ -247,9 +267,9 @@ export class RunsRepository {
 
   /**
    * queued/pending -> running, with the task, its run, its stored steps and the tasks it
-   * depends on, in one statement; a task with no steps yet also gets its first (model) step
-   * reserved, with the starter's access. Null when the task is not open any more or its run
-   * has ended (or either is gone).
+   * depends on, in one statement; a task with no steps yet has its first (model) step
+   * reserved (now, or already when the task was made), with the starter's access. Null when
+   * the task is not open any more or its run has ended (or either is gone).
    */
   async claimTask(taskId: string): Promise<{
     task: AgentTask;
@@ -259,7 +279,7 @@ export class RunsRepository {
     dependencies: AgentTask[];
     reservation: Reservation | null;
   } | null> {
-    const rows = await this.dataSource.query<
+    const rows = await this.execute<
       {
         task: Record<string, unknown>;
         run: Record<string, unknown>;
@@ -270,34 +290,7 @@ export class RunsRepository {
         used: number | null;
         starter: StarterRow | null;
       }[]
-    >(
-      `WITH open AS (
-         SELECT t.id, t.run_id FROM agent_run_tasks t JOIN agent_runs r ON r.id = t.run_id
-          WHERE t.id = $1 AND r.status = ANY($2) AND t.status IN ('pending', 'queued', 'running')
-       ), fresh AS (
-         SELECT 1 FROM open WHERE NOT EXISTS (SELECT 1 FROM agent_run_steps s WHERE s.task_id = $1)
-       ), reserved AS (
-         UPDATE agent_runs SET step_count = step_count + 1, updated_at = now()
-          WHERE id = (SELECT run_id FROM open) AND EXISTS (SELECT 1 FROM fresh) AND status = ANY($2)
-            AND step_count < (limits->>'maxSteps')::int
-          RETURNING prompt_tokens + completion_tokens AS used
-       ), c AS (
-         UPDATE agent_run_tasks t SET status = 'running', started_at = COALESCE(t.started_at, now()), updated_at = now(),
-                step_count = t.step_count + (SELECT count(*) FROM reserved)
-           FROM agent_runs r
-          WHERE t.id = $1 AND r.id = t.run_id AND r.status = ANY($2) AND t.status IN ('pending', 'queued', 'running')
-          RETURNING to_jsonb(t.*) AS task, to_jsonb(r.*) AS run, (t.started_at = now()) AS first_start, t.run_id, t.depends_on,
-                    r.user_id, r.workspace_id, r.api_key_id
-       )
-       SELECT c.task, c.run, c.first_start AS "firstStart",
-              COALESCE((SELECT jsonb_agg(to_jsonb(s.*) ORDER BY s.sequence) FROM agent_run_steps s WHERE s.task_id = $1), '[]'::jsonb) AS steps,
-              COALESCE((SELECT jsonb_agg(to_jsonb(d.*) ORDER BY d.position) FROM agent_run_tasks d
-                         WHERE d.run_id = c.run_id AND d.key = ANY(c.depends_on)), '[]'::jsonb) AS dependencies,
-              (SELECT count(*) FROM reserved)::int AS reserved, (SELECT used FROM reserved)::int AS used,
-              (SELECT to_jsonb(x) FROM (${starterQuery('c.user_id', 'c.workspace_id', 'c.api_key_id')}) x) AS starter
-         FROM c`,
-      [taskId, ACTIVE],
-    );
+    >(CLAIM_TASK, [taskId, ACTIVE]);
     const row = rows[0];
     if (!row) return null;
     return {
@@ -323,22 +316,16 @@ export class RunsRepository {
     toolMode: ToolMode | null = null,
   ): Promise<{ refused: ReserveRefusal } | { usedTokens: number; starter: StarterRow | null }> {
     const tool = toolCall ? 1 : 0;
-    const rows = await this.dataSource.query<{ run: number; task: number; used: number | null; starter: StarterRow | null }[]>(
-      `WITH r AS (
-         UPDATE agent_runs SET step_count = step_count + 1, tool_call_count = tool_call_count + $3, updated_at = now()
-          WHERE id = $1 AND status = ANY($4)
-            AND step_count < (limits->>'maxSteps')::int AND tool_call_count + $3 <= (limits->>'maxToolCalls')::int
-          RETURNING id, prompt_tokens + completion_tokens AS used
-       ), t AS (
-         UPDATE agent_run_tasks SET step_count = step_count + 1, tool_call_count = tool_call_count + $3, tool_mode = COALESCE(tool_mode, $8)
-          WHERE id = $2 AND EXISTS (SELECT 1 FROM r)
-            AND step_count < (agent_spec->>'maxSteps')::int AND tool_call_count + $3 <= (agent_spec->>'maxToolCalls')::int
-          RETURNING id
-       )
-       SELECT (SELECT count(*) FROM r)::int AS "run", (SELECT count(*) FROM t)::int AS "task", (SELECT used FROM r)::int AS "used",
-              (SELECT to_jsonb(s) FROM (${starterQuery('$5', '$6::uuid', '$7::uuid')}) s) AS "starter"`,
-      [run.id, taskId, tool, ACTIVE, run.userId, run.workspaceId, run.apiKeyId, toolMode],
-    );
+    const rows = await this.execute<{ run: number; task: number; used: number | null; starter: StarterRow | null }[]>(RESERVE_STEP, [
+      run.id,
+      taskId,
+      tool,
+      ACTIVE,
+      run.userId,
+      run.workspaceId,
+      run.apiKeyId,
+      toolMode,
+    ]);
     const { run: reservedRun, task, used, starter } = rows[0];
     if (reservedRun > 0 && task > 0) return { usedTokens: used ?? 0, starter };
     return { refused: await this.refusalOf(run.id, taskId, reservedRun) };
@@ -404,34 +391,10 @@ export class RunsRepository {
       step.startedAt,
       step.durationMs,
     ];
-    const insert = `s AS (
-         INSERT INTO agent_run_steps (run_id, task_id, sequence, type, status, model, routing, content, tool_calls, finish_reason,
-                                      prompt_tokens, completion_tokens, tool_name, tool_call_id, arguments, result, data,
-                                      error_code, error_message, started_at, duration_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, NULLIF($11, 0), NULLIF($12, 0), $13, $14, $15::jsonb, $16,
-                 $17::jsonb, $18, $19, $20, $21)
-         RETURNING *
-       )`;
-    let statement: string;
+    let statement: RunStatement;
     let parameters: unknown[];
     if (options.reserveNext) {
-      // The tokens ride on the reservation's update of the run row (one row, one update).
-      statement = `WITH ${insert}, r AS (
-         UPDATE agent_runs SET prompt_tokens = prompt_tokens + $11, completion_tokens = completion_tokens + $12,
-                step_count = step_count + 1, tool_call_count = tool_call_count + $22, updated_at = now()
-          WHERE id = $1 AND status = ANY($23)
-            AND step_count < (limits->>'maxSteps')::int AND tool_call_count + $22 <= (limits->>'maxToolCalls')::int
-          RETURNING prompt_tokens + completion_tokens AS used
-       ), t AS (
-         UPDATE agent_run_tasks SET step_count = step_count + 1, tool_call_count = tool_call_count + $22, tool_mode = COALESCE(tool_mode, $27)
-          WHERE id = $2 AND EXISTS (SELECT 1 FROM r)
-            AND step_count < (agent_spec->>'maxSteps')::int AND tool_call_count + $22 <= (agent_spec->>'maxToolCalls')::int
-          RETURNING id
-       )
-       SELECT to_jsonb(s.*) AS step, (SELECT count(*) FROM r)::int AS "run", (SELECT count(*) FROM t)::int AS "task",
-              (SELECT used FROM r)::int AS "used",
-              (SELECT to_jsonb(x) FROM (${starterQuery('$24', '$25::uuid', '$26::uuid')}) x) AS "starter"
-         FROM s`;
+      statement = COMMIT_STEP_AND_RESERVE;
       const run = options.run;
       parameters = [
         ...values,
@@ -443,31 +406,10 @@ export class RunsRepository {
         options.toolMode ?? null,
       ];
     } else if (options.complete) {
-      statement = `WITH ${insert}, t AS (
-         UPDATE agent_run_tasks SET status = 'completed', result = $22, finished_at = now(), updated_at = now(),
-                tool_mode = COALESCE(tool_mode, $25)
-          WHERE id = $2 AND status = 'running' AND EXISTS (SELECT 1 FROM agent_runs WHERE id = $1 AND status = ANY($23))
-          RETURNING id
-       ), ${DEPENDENTS_CTE('$1', '$26')}, r AS (
-         UPDATE agent_runs SET prompt_tokens = prompt_tokens + $11, completion_tokens = completion_tokens + $12, updated_at = now(),
-                status = CASE WHEN $24 AND EXISTS (SELECT 1 FROM t) AND status = ANY($23) THEN 'completed' ELSE status END,
-                result = CASE WHEN $24 AND EXISTS (SELECT 1 FROM t) AND status = ANY($23) THEN $22 ELSE result END,
-                finished_at = CASE WHEN $24 AND EXISTS (SELECT 1 FROM t) AND status = ANY($23) THEN now() ELSE finished_at END
-          WHERE id = $1
-          RETURNING *
-       )
-       SELECT to_jsonb(s.*) AS step, (SELECT count(*) FROM t)::int AS "completed",
-              (SELECT to_jsonb(r.*) FROM r WHERE $24 AND r.status = 'completed') AS "finishedRun",
-              EXISTS (SELECT 1 FROM agent_runs w, r WHERE w.workspace_id = r.workspace_id AND w.status = 'queued' AND w.waiting_for_slot)
-                AS "othersWaiting",
-              COALESCE((SELECT jsonb_agg(d.task) FROM d WHERE d.ready), '[]'::jsonb) AS ready
-         FROM s`;
+      statement = COMMIT_STEP_AND_COMPLETE;
       parameters = [...values, options.complete.result, ACTIVE, options.complete.final, options.toolMode ?? null, options.complete.key];
     } else {
-      statement = `WITH ${insert}, r AS (
-         UPDATE agent_runs SET prompt_tokens = prompt_tokens + $11, completion_tokens = completion_tokens + $12, updated_at = now() WHERE id = $1
-       )
-       SELECT to_jsonb(s.*) AS step FROM s`;
+      statement = COMMIT_STEP;
       parameters = values;
     }
     type Row = {
@@ -482,7 +424,7 @@ export class RunsRepository {
       ready?: Record<string, unknown>[];
     };
     const write = async (manager: EntityManager) => {
-      const [row] = await manager.query<Row[]>(statement, parameters);
+      const [row] = await this.execute<Row[]>(statement, parameters, manager);
       const saved = hydrate(this.dataSource, AgentStep, row.step);
       const stored: AgentArtifact[] = [];
       for (const artifact of options.artifacts ?? []) {
@@ -546,24 +488,9 @@ export class RunsRepository {
    * step, in `commitStep`).
    */
   async completeTask(task: Pick<AgentTask, 'id' | 'runId' | 'final' | 'key'>, result: string): Promise<TaskCompletion> {
-    const [row] = await this.dataSource.query<
+    const [row] = await this.execute<
       { changed: number; run: Record<string, unknown> | null; othersWaiting: boolean; ready: Record<string, unknown>[] }[]
-    >(
-      `WITH t AS (
-         UPDATE agent_run_tasks SET status = 'completed', result = $2, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND status = 'running' AND EXISTS (SELECT 1 FROM agent_runs WHERE id = $3 AND status = ANY($4))
-          RETURNING id
-       ), ${DEPENDENTS_CTE('$3', '$6')}, r AS (
-         UPDATE agent_runs SET status = 'completed', result = $2, finished_at = now(), updated_at = now()
-          WHERE id = $3 AND $5 AND status = ANY($4) AND EXISTS (SELECT 1 FROM t)
-          RETURNING *
-       )
-       SELECT (SELECT count(*) FROM t)::int AS changed, (SELECT to_jsonb(r.*) FROM r) AS run,
-              EXISTS (SELECT 1 FROM agent_runs w, r WHERE w.workspace_id = r.workspace_id AND w.status = 'queued' AND w.waiting_for_slot)
-                AS "othersWaiting",
-              COALESCE((SELECT jsonb_agg(d.task) FROM d WHERE d.ready), '[]'::jsonb) AS ready`,
-      [task.id, result, task.runId, ACTIVE, task.final, task.key],
-    );
+    >(COMPLETE_TASK, [task.id, result, task.runId, ACTIVE, task.final, task.key]);
     return {
       changed: row.changed > 0,
       run: row.run ? hydrate(this.dataSource, AgentRun, row.run) : null,
@@ -633,6 +560,26 @@ export class RunsRepository {
       .getMany();
   }
 
+  /** Runs a hot-path statement, prepared where the database allows (pg takes `{ name, text }` wherever it takes SQL). */
+  private execute<T>(statement: RunStatement, values: unknown[], manager: EntityManager = this.dataSource.manager): Promise<T> {
+    return manager.query<T>((this.prepared ? statement : statement.text) as unknown as string, values);
+  }
+
+  /**
+   * Several statements in one simple-protocol query: one round trip and one implicit
+   * transaction, each statement with its own snapshot. Rows of each statement, in order.
+   */
+  private async simpleQuery<T extends unknown[]>(sql: string): Promise<{ [K in keyof T]: T[K][] }> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as { query(sql: string): Promise<{ rows: unknown[] }[]> };
+      const results = await client.query(sql);
+      return results.map((result) => result.rows) as { [K in keyof T]: T[K][] };
+    } finally {
+      await runner.release();
+    }
+  }
+
   /** Counts a recovery; false once the run has used its allowance. */
   async recordRecovery(runId: string, taskId: string | null, maxRecoveries: number): Promise<number | null> {
     const rows = await this.dataSource.query<[{ recoveries: number }[], number]>(
@@ -645,18 +592,6 @@ export class RunsRepository {
     return row.recoveries;
   }
 }
-
-/**
- * The CTE `d` that takes one pending dependency off every task depending on the task just
- * completed by the CTE `t` (whose key is `key`), and queues those left with none. Row locks
- * order concurrent completions, so exactly one of them sees a dependent's count reach zero.
- */
-const DEPENDENTS_CTE = (runId: string, key: string) => `d AS (
-         UPDATE agent_run_tasks SET pending_dependencies = pending_dependencies - 1, updated_at = now(),
-                status = CASE WHEN pending_dependencies = 1 AND status = 'pending' THEN 'queued' ELSE status END
-          WHERE run_id = ${runId} AND ${key} = ANY(depends_on) AND EXISTS (SELECT 1 FROM t)
-          RETURNING to_jsonb(agent_run_tasks.*) AS task, (pending_dependencies = 0 AND status = 'queued') AS ready
-       )`;
 
 async function lockRun(manager: EntityManager, runId: string): Promise<AgentRun | null> {
   return manager.getRepository(AgentRun).createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :runId', { runId }).getOne();
