@@ -1,30 +1,43 @@
 /**
- * Embedded start with an existing data folder, to ready; and resident memory at idle.
+ * Embedded start with an existing data folder, to ready; and resident memory at idle. The app
+ * runs as `npm start` runs it: the node flags of package.json's `start:prod` script. With
+ * `--plain`, with no flags at all, for comparison.
  *
- *   npm run build && node -r @swc-node/register bench/startup.bench.ts [runs]
+ *   npm run build && node -r @swc-node/register bench/startup.bench.ts [runs] [--plain]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, residentMemoryMb, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const runs = Number(process.argv[2] ?? 5);
+const plain = process.argv.includes('--plain');
 const PORT = 3993;
+
+/** `node <flags> dist/src/main.js` from package.json's `start:prod`: the flags. */
+function startFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = scripts['start:prod'].trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected start:prod script: ${scripts['start:prod']}`);
+  return words.slice(1, -1);
+}
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gremlins-startup-'));
   const env = { DATA_DIR: dataDir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   const ready = `http://127.0.0.1:${PORT}/health/ready`;
+  const args = [...(plain ? [] : startFlags()), 'dist/src/main.js'];
+  console.log(`node ${args.join(' ')}`);
   try {
     // First start creates and migrates the data folder; it is not what we measure.
-    const first = startProcess(['dist/src/main.js'], env);
+    const first = startProcess(args, env);
     const freshMs = await waitFor(ready, (status) => status === 200, 120_000);
     await stopProcess(first);
 
     const startMs: number[] = [];
     const rssMb: number[] = [];
     for (let run = 0; run < runs; run++) {
-      const child = startProcess(['dist/src/main.js'], env);
+      const child = startProcess(args, env);
       startMs.push(await waitFor(ready, (status) => status === 200));
       await new Promise((resolve) => setTimeout(resolve, 5000));
       rssMb.push(residentMemoryMb(child.pid!));

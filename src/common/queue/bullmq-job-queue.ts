@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Job, JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Job, JobsOptions, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from 'src/common/redis/redis-url';
 import {
@@ -38,11 +38,21 @@ type Processor = { handlers: Handlers; concurrency: number; lockDurationMs?: num
  * `JobQueue` on BullMQ: jobs live in Redis, so every replica's workers share them and a
  * job whose worker died is picked up again (stalled-job check).
  */
+type BullMq = typeof import('bullmq');
+/**
+ * BullMQ (about 10 MB resident with its dependencies) loads when a queue is first used: the
+ * embedded default runs the in-memory queue and never needs it.
+ */
+let bullMqLoad: Promise<BullMq> | undefined;
+const loadBullMq = (): Promise<BullMq> => (bullMqLoad ??= import('bullmq'));
+
 export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
   private readonly logger = new Logger('JobQueue');
   private readonly queues = new Map<string, Queue>();
   private readonly processors = new Map<string, Processor>();
   private readonly workers: Worker[] = [];
+  /** Set by the first queue or by start(); workers are only made after that. */
+  private bull?: BullMq;
   /** Non-blocking commands of every queue (enqueue, schedule, lookups); workers open their own. */
   private connection?: Redis;
   private started = false;
@@ -58,7 +68,7 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
   async enqueue<N extends keyof D & string>(name: N, payload: D[N]['payload'], options: EnqueueOptions = {}): Promise<string> {
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
     if (options.priority !== undefined) assertValidPriority(options.priority);
-    const job = await this.queue(this.queueOf(name)).add(name, payload, {
+    const job = await (await this.queue(this.queueOf(name))).add(name, payload, {
       ...this.jobOptions(resolveRunOptions(options)),
       ...(options.jobId !== undefined && { jobId: options.jobId }),
       ...(options.delayMs && { delay: options.delayMs }),
@@ -85,23 +95,24 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
       'every' in options.repeat
         ? { every: options.repeat.every }
         : { pattern: options.repeat.cron, ...(options.repeat.tz && { tz: options.repeat.tz }) };
-    await this.queue(this.queueOf(name)).upsertJobScheduler(options.id, repeat, {
+    await (await this.queue(this.queueOf(name))).upsertJobScheduler(options.id, repeat, {
       name,
       data: payload,
       opts: this.jobOptions(resolveRunOptions(options)),
     });
   }
 
-  unschedule(queue: QueueOf<D>, id: string): Promise<boolean> {
-    return this.queue(queue).removeJobScheduler(id);
+  async unschedule(queue: QueueOf<D>, id: string): Promise<boolean> {
+    return (await this.queue(queue)).removeJobScheduler(id);
   }
 
   async getJob(queue: QueueOf<D>, id: string): Promise<JobSnapshot | null> {
     // State first: read after the job's data, a job finishing in between would look failed
     // or completed without its reason or result.
-    const raw = await this.queue(queue).getJobState(id);
+    const bullQueue = await this.queue(queue);
+    const raw = await bullQueue.getJobState(id);
     if (raw === 'unknown') return null;
-    const job = (await this.queue(queue).getJob(id)) as Job | undefined;
+    const job = (await bullQueue.getJob(id)) as Job | undefined;
     if (!job) return null;
     const state = toState(raw);
     return {
@@ -117,10 +128,10 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
     };
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    this.bull ??= await loadBullMq();
     this.started = true;
     for (const [queue, processor] of this.processors) this.startWorker(queue, processor);
-    return Promise.resolve();
   }
 
   async stopProcessing(): Promise<void> {
@@ -169,6 +180,7 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
   }
 
   private startWorker(queueName: string, processor: Processor): void {
+    const { Worker, UnrecoverableError } = this.bull!;
     const worker = new Worker(
       queueName,
       async (job: Job) => {
@@ -224,9 +236,13 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
     return queue;
   }
 
-  private queue(name: string): Queue {
+  private async queue(name: string): Promise<Queue> {
     let queue = this.queues.get(name);
     if (!queue) {
+      const { Queue } = (this.bull ??= await loadBullMq());
+      // Another call may have made it while the library loaded.
+      const made = this.queues.get(name);
+      if (made) return made;
       if (!this.connection) {
         this.connection = new Redis({ ...redisOptionsFromUrl(this.options.redisUrl), connectionName: 'gremlins-queues' });
         // While queues are open they report errors themselves; this keeps ioredis quiet after.
