@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
+import { appStartFlags, median, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 8);
@@ -18,7 +18,8 @@ const APP_PORT = 3992;
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gremlins-bench-'));
   const bare = startProcess(['-r', '@swc-node/register', 'bench/bare-hello.ts', String(BARE_PORT)], {});
-  const app = startProcess(['dist/src/main.js'], {
+  // Started as `npm start` starts it (its node flags).
+  const app = startProcess([...appStartFlags(), 'dist/src/main.js'], {
     NODE_ENV: 'production',
     JWT_SECRET: 'bench-secret-4f8a1c9e7b2d6f0a3c5e8b1d4f7a0c2e',
     PORT: String(APP_PORT),

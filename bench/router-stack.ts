@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatTarget } from 'bench/latency-client';
-import { startProcess, stopProcess, waitFor } from 'bench/support';
+import { appStartFlags, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const PORTS = { standIn: 3995, app: 3996, portkey: 3997 } as const;
 const HIGH = '1000000000';
@@ -51,7 +51,8 @@ function startStandIn(chunks: number, gapMs: number): Promise<ChildProcess> {
 function startApp(dist: string, dataDir: string, nodeArgs: string[]): ChildProcess {
   const main = join(dist, 'src/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
-  return startProcess([...nodeArgs, main], {
+  // Started as `npm start` starts it (its node flags), plus the bench's own (e.g. --cpu-prof).
+  return startProcess([...appStartFlags(), ...nodeArgs, main], {
     NODE_ENV: 'production',
     JWT_SECRET: 'bench-secret-4f8a1c9e7b2d6f0a3c5e8b1d4f7a0c2e',
     PORT: String(PORTS.app),

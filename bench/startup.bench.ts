@@ -5,28 +5,20 @@
  *
  *   npm run build && node -r @swc-node/register bench/startup.bench.ts [runs] [--plain]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, residentMemoryMb, startProcess, stopProcess, waitFor } from 'bench/support';
+import { appStartFlags, median, residentMemoryMb, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const runs = Number(process.argv[2] ?? 5);
 const plain = process.argv.includes('--plain');
 const PORT = 3993;
 
-/** `node <flags> dist/src/main.js` from package.json's `start:prod`: the flags. */
-function startFlags(): string[] {
-  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const words = scripts['start:prod'].trim().split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected start:prod script: ${scripts['start:prod']}`);
-  return words.slice(1, -1);
-}
-
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gremlins-startup-'));
   const env = { DATA_DIR: dataDir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
   const ready = `http://127.0.0.1:${PORT}/health/ready`;
-  const args = [...(plain ? [] : startFlags()), 'dist/src/main.js'];
+  const args = [...(plain ? [] : appStartFlags()), 'dist/src/main.js'];
   console.log(`node ${args.join(' ')}`);
   try {
     // First start creates and migrates the data folder; it is not what we measure.

@@ -41,3 +41,11 @@ export function residentMemoryMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
+
+/** The node flags `npm start` runs the app with: package.json's `start:prod` is `node <flags> dist/src/main.js`. */
+export function appStartFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = scripts['start:prod'].trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/src/main.js') throw new Error(`unexpected start:prod script: ${scripts['start:prod']}`);
+  return words.slice(1, -1);
+}
