@@ -68,7 +68,9 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
   async enqueue<N extends keyof D & string>(name: N, payload: D[N]['payload'], options: EnqueueOptions = {}): Promise<string> {
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
     if (options.priority !== undefined) assertValidPriority(options.priority);
-    const job = await (await this.queue(this.queueOf(name))).add(name, payload, {
+    const job = await (
+      await this.queue(this.queueOf(name))
+    ).add(name, payload, {
       ...this.jobOptions(resolveRunOptions(options)),
       ...(options.jobId !== undefined && { jobId: options.jobId }),
       ...(options.delayMs && { delay: options.delayMs }),
@@ -95,7 +97,9 @@ export class BullMqJobQueue<D extends JobDefinitions> extends JobQueue<D> {
       'every' in options.repeat
         ? { every: options.repeat.every }
         : { pattern: options.repeat.cron, ...(options.repeat.tz && { tz: options.repeat.tz }) };
-    await (await this.queue(this.queueOf(name))).upsertJobScheduler(options.id, repeat, {
+    await (
+      await this.queue(this.queueOf(name))
+    ).upsertJobScheduler(options.id, repeat, {
       name,
       data: payload,
       opts: this.jobOptions(resolveRunOptions(options)),
