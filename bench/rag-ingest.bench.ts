@@ -16,12 +16,9 @@
  *   node -r @swc-node/register bench/rag-ingest.bench.ts [rounds]
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Pool } from 'pg';
+import { withEmbeddedVectorStore } from 'bench/embedded-vector-store';
 import { median } from 'bench/support';
-import { EmbeddedPostgres } from 'src/database/embedded-postgres';
 import { chunkDocument } from 'src/modules/rag/chunking';
 import { extractText } from 'src/modules/rag/extraction';
 import type { ChunkingSettings, DocumentFormat, TextChunk, VectorRecord } from 'src/modules/rag/rag.contracts';
@@ -108,48 +105,30 @@ function hashedBagOfWords(text: string): number[] {
 
 interface IndexTarget {
   name: string;
-  open(): Promise<{ store: PgVectorStore; close: () => Promise<void> }>;
+  /** Runs `work` against a store holding nothing yet. */
+  withStore<T>(work: (store: PgVectorStore) => Promise<T>): Promise<T>;
 }
 
-const embeddedPglite: IndexTarget = {
-  name: 'PGlite',
-  async open() {
-    const dataDir = mkdtempSync(join(tmpdir(), 'gremlins-ingest-bench-'));
-    const db = await EmbeddedPostgres.start({ dataDir, maxConnections: 2, sharedBuffers: '16MB' });
-    const pool = new Pool({ ...db.connection, user: db.connection.username, max: 2 });
-    const store = new PgVectorStore(sqlFromPool(pool), { efSearch: 40, location: 'the bench PGlite' });
-    await store.connect();
-    return {
-      store,
-      close: async () => {
-        await pool.end();
-        await db.stop();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  },
-};
+const embeddedPglite: IndexTarget = { name: 'PGlite', withStore: (work) => withEmbeddedVectorStore(work) };
 
 const postgresWithPgvector = (url: string): IndexTarget => ({
   name: 'PostgreSQL',
-  async open() {
+  async withStore(work) {
     const pool = new Pool({ connectionString: url, max: 2 });
-    const store = new PgVectorStore(sqlFromPool(pool), { efSearch: 40, location: 'BENCH_PGVECTOR_URL' });
-    await store.connect();
-    return {
-      store,
-      close: async () => {
-        await pool.query(`DROP TABLE IF EXISTS rag_vectors_${DIMENSION}`);
-        await pool.end();
-      },
-    };
+    try {
+      const store = new PgVectorStore(sqlFromPool(pool), { efSearch: 40, location: 'BENCH_PGVECTOR_URL' });
+      await store.connect();
+      return await work(store);
+    } finally {
+      await pool.query(`DROP TABLE IF EXISTS rag_vectors_${DIMENSION}`);
+      await pool.end();
+    }
   },
 });
 
 /** Writes the chunks' vectors as ingestion does, into a fresh store; returns the milliseconds spent writing. */
-async function indexChunks(target: IndexTarget, chunks: TextChunk[], vectors: number[][]): Promise<number> {
-  const { store, close } = await target.open();
-  try {
+function indexChunks(target: IndexTarget, chunks: TextChunk[], vectors: number[][]): Promise<number> {
+  return target.withStore(async (store) => {
     const scope = { workspaceId: randomUUID(), knowledgeBaseId: randomUUID() };
     const documentId = randomUUID();
     const started = performance.now();
@@ -160,9 +139,7 @@ async function indexChunks(target: IndexTarget, chunks: TextChunk[], vectors: nu
       await store.upsert(records, DIMENSION);
     }
     return performance.now() - started;
-  } finally {
-    await close();
-  }
+  });
 }
 
 async function measure(

@@ -20,11 +20,9 @@
  * EMBEDDED_DB_SHARED_BUFFERS (default 16MB, the app's) sizes PGlite's buffer cache.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Pool } from 'pg';
-import { EmbeddedPostgres } from 'src/database/embedded-postgres';
+import { withEmbeddedVectorStore } from 'bench/embedded-vector-store';
 import { UniversalSentenceEncoderEmbedder } from 'src/modules/rag/embeddings/universal-sentence-encoder.embedder';
 import type { VectorRecord } from 'src/modules/rag/rag.contracts';
 import { HNSW_EF_CONSTRUCTION, HNSW_M, PgVectorStore } from 'src/modules/rag/vector-stores/pg-vector.store';
@@ -231,110 +229,100 @@ interface Corpus {
   bulk: boolean;
 }
 
-async function withStore<T>(work: (store: PgVectorStore, pool: Pool) => Promise<T>): Promise<T> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gremlins-rag-bench-'));
-  const db = await EmbeddedPostgres.start({ dataDir, maxConnections: 2, sharedBuffers: SHARED_BUFFERS });
-  const pool = new Pool({ ...db.connection, user: db.connection.username, max: 2 });
-  try {
-    const store = new PgVectorStore(sqlFromPool(pool), { efSearch: 40, location: 'the bench PGlite' });
-    await store.connect();
-    return await work(store, pool);
-  } finally {
-    await pool.end();
-    await db.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-}
-
 async function measure(corpus: Corpus): Promise<void> {
-  await withStore(async (store, pool) => {
-    const scope = { workspaceId: randomUUID(), knowledgeBaseId: randomUUID() };
-    const documentId = randomUUID();
-    const index = `rag_vectors_${DIMENSION}_hnsw_idx`;
-    if (corpus.bulk) {
-      // The store creates the table and its index on first use; take the index off for the load.
-      await store.upsert([{ id: 'seed', ...scope, documentId, vector: row(corpus.data, 0) }], DIMENSION);
-      await pool.query(`DELETE FROM rag_vectors_${DIMENSION}; DROP INDEX ${index}`);
-    }
-    const insertStarted = performance.now();
-    for (let start = 0; start < corpus.count; start += 1000) {
-      const records: VectorRecord[] = [];
-      for (let i = start; i < Math.min(corpus.count, start + 1000); i++)
-        records.push({ id: `${documentId}:${i}`, ...scope, documentId, vector: row(corpus.data, i) });
-      await store.upsert(records, DIMENSION);
-      if ((start / 1000) % 10 === 9)
-        process.stderr.write(`  ${corpus.name}: ${start + 1000} inserted, ${((performance.now() - insertStarted) / 1000).toFixed(0)} s\n`);
-    }
-    const insertSeconds = (performance.now() - insertStarted) / 1000;
-    const into = corpus.bulk ? 'the table without its index' : 'the HNSW-indexed table';
-    console.log(
-      `${corpus.name}: upserted ${corpus.count} x ${DIMENSION}-d into ${into} in ${insertSeconds.toFixed(1)} s (${(corpus.count / insertSeconds).toFixed(0)} vectors/s)`,
-    );
-    if (corpus.bulk) {
-      const buildStarted = performance.now();
+  await withEmbeddedVectorStore(
+    async (store, pool) => {
+      const scope = { workspaceId: randomUUID(), knowledgeBaseId: randomUUID() };
+      const documentId = randomUUID();
+      const index = `rag_vectors_${DIMENSION}_hnsw_idx`;
+      if (corpus.bulk) {
+        // The store creates the table and its index on first use; take the index off for the load.
+        await store.upsert([{ id: 'seed', ...scope, documentId, vector: row(corpus.data, 0) }], DIMENSION);
+        await pool.query(`DELETE FROM rag_vectors_${DIMENSION}; DROP INDEX ${index}`);
+      }
+      const insertStarted = performance.now();
+      for (let start = 0; start < corpus.count; start += 1000) {
+        const records: VectorRecord[] = [];
+        for (let i = start; i < Math.min(corpus.count, start + 1000); i++)
+          records.push({ id: `${documentId}:${i}`, ...scope, documentId, vector: row(corpus.data, i) });
+        await store.upsert(records, DIMENSION);
+        if ((start / 1000) % 10 === 9)
+          process.stderr.write(
+            `  ${corpus.name}: ${start + 1000} inserted, ${((performance.now() - insertStarted) / 1000).toFixed(0)} s\n`,
+          );
+      }
+      const insertSeconds = (performance.now() - insertStarted) / 1000;
+      const into = corpus.bulk ? 'the table without its index' : 'the HNSW-indexed table';
+      console.log(
+        `${corpus.name}: upserted ${corpus.count} x ${DIMENSION}-d into ${into} in ${insertSeconds.toFixed(1)} s (${(corpus.count / insertSeconds).toFixed(0)} vectors/s)`,
+      );
+      if (corpus.bulk) {
+        const buildStarted = performance.now();
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          // The graph must fit in maintenance_work_mem or the build falls back to a much slower on-disk mode.
+          await client.query(`SELECT set_config('maintenance_work_mem', '1GB', true)`);
+          await client.query(
+            `CREATE INDEX ${index} ON rag_vectors_${DIMENSION} USING hnsw (embedding vector_cosine_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
+          );
+          await client.query('COMMIT');
+          await client.query(`ANALYZE rag_vectors_${DIMENSION}`);
+        } finally {
+          client.release();
+        }
+        console.log(
+          `  HNSW index (m=${HNSW_M}, ef_construction=${HNSW_EF_CONSTRUCTION}) built over ${corpus.count} rows in ${((performance.now() - buildStarted) / 1000).toFixed(1)} s`,
+        );
+      }
+
+      const exact = corpus.queries.map((query) => exactTopK(corpus.data, corpus.count, query));
+      for (const efSearch of EF_SEARCH_VALUES) {
+        const tuned = new PgVectorStore(sqlFromPool(pool), { efSearch, location: 'the bench PGlite' });
+        await tuned.connect();
+        await tuned.search({ ...scope, vector: corpus.queries[0], limit: K }); // warm the cache
+        const times: number[] = [];
+        let found = 0;
+        for (const [q, query] of corpus.queries.entries()) {
+          const started = performance.now();
+          const hits = await tuned.search({ ...scope, vector: query, limit: K });
+          times.push(performance.now() - started);
+          const truth = new Set(exact[q]);
+          found += hits.filter((hit) => truth.has(Number(hit.id.split(':')[1]))).length;
+        }
+        console.log(
+          `  ef_search=${String(efSearch).padEnd(3)} p50 ${percentile(times, 0.5).toFixed(1)} ms  p95 ${percentile(times, 0.95).toFixed(1)} ms  recall@${K} ${(found / (corpus.queries.length * K)).toFixed(3)}`,
+        );
+      }
+
+      // The same query without the index (exact scan in SQL), for the ratio.
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        // The graph must fit in maintenance_work_mem or the build falls back to a much slower on-disk mode.
-        await client.query(`SELECT set_config('maintenance_work_mem', '1GB', true)`);
-        await client.query(
-          `CREATE INDEX ${index} ON rag_vectors_${DIMENSION} USING hnsw (embedding vector_cosine_ops) WITH (m = ${HNSW_M}, ef_construction = ${HNSW_EF_CONSTRUCTION})`,
+        const times: number[] = [];
+        for (const query of corpus.queries.slice(0, 10)) {
+          await client.query('BEGIN');
+          await client.query(`SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
+          const started = performance.now();
+          await client.query(
+            `SELECT id FROM rag_vectors_${DIMENSION} WHERE workspace_id = $1 AND knowledge_base_id = $2 ORDER BY embedding <=> $3::vector(${DIMENSION}) LIMIT ${K}`,
+            [scope.workspaceId, scope.knowledgeBaseId, `[${query.join(',')}]`],
+          );
+          times.push(performance.now() - started);
+          await client.query('COMMIT');
+        }
+        console.log(`  exact scan in SQL (no index), 10 queries: p50 ${percentile(times, 0.5).toFixed(1)} ms`);
+        const plan = await client.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT id FROM rag_vectors_${DIMENSION} WHERE workspace_id = $1 AND knowledge_base_id = $2 ORDER BY embedding <=> $3::vector(${DIMENSION}) LIMIT ${K}`,
+          [scope.workspaceId, scope.knowledgeBaseId, `[${corpus.queries[0].join(',')}]`],
         );
-        await client.query('COMMIT');
-        await client.query(`ANALYZE rag_vectors_${DIMENSION}`);
+        const usesHnsw = plan.rows.some((line) => line['QUERY PLAN'].includes('hnsw_idx'));
+        console.log(`  planner uses the HNSW index: ${usesHnsw}`);
       } finally {
         client.release();
       }
-      console.log(
-        `  HNSW index (m=${HNSW_M}, ef_construction=${HNSW_EF_CONSTRUCTION}) built over ${corpus.count} rows in ${((performance.now() - buildStarted) / 1000).toFixed(1)} s`,
-      );
-    }
-
-    const exact = corpus.queries.map((query) => exactTopK(corpus.data, corpus.count, query));
-    for (const efSearch of EF_SEARCH_VALUES) {
-      const tuned = new PgVectorStore(sqlFromPool(pool), { efSearch, location: 'the bench PGlite' });
-      await tuned.connect();
-      await tuned.search({ ...scope, vector: corpus.queries[0], limit: K }); // warm the cache
-      const times: number[] = [];
-      let found = 0;
-      for (const [q, query] of corpus.queries.entries()) {
-        const started = performance.now();
-        const hits = await tuned.search({ ...scope, vector: query, limit: K });
-        times.push(performance.now() - started);
-        const truth = new Set(exact[q]);
-        found += hits.filter((hit) => truth.has(Number(hit.id.split(':')[1]))).length;
-      }
-      console.log(
-        `  ef_search=${String(efSearch).padEnd(3)} p50 ${percentile(times, 0.5).toFixed(1)} ms  p95 ${percentile(times, 0.95).toFixed(1)} ms  recall@${K} ${(found / (corpus.queries.length * K)).toFixed(3)}`,
-      );
-    }
-
-    // The same query without the index (exact scan in SQL), for the ratio.
-    const client = await pool.connect();
-    try {
-      const times: number[] = [];
-      for (const query of corpus.queries.slice(0, 10)) {
-        await client.query('BEGIN');
-        await client.query(`SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
-        const started = performance.now();
-        await client.query(
-          `SELECT id FROM rag_vectors_${DIMENSION} WHERE workspace_id = $1 AND knowledge_base_id = $2 ORDER BY embedding <=> $3::vector(${DIMENSION}) LIMIT ${K}`,
-          [scope.workspaceId, scope.knowledgeBaseId, `[${query.join(',')}]`],
-        );
-        times.push(performance.now() - started);
-        await client.query('COMMIT');
-      }
-      console.log(`  exact scan in SQL (no index), 10 queries: p50 ${percentile(times, 0.5).toFixed(1)} ms`);
-      const plan = await client.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN SELECT id FROM rag_vectors_${DIMENSION} WHERE workspace_id = $1 AND knowledge_base_id = $2 ORDER BY embedding <=> $3::vector(${DIMENSION}) LIMIT ${K}`,
-        [scope.workspaceId, scope.knowledgeBaseId, `[${corpus.queries[0].join(',')}]`],
-      );
-      const usesHnsw = plan.rows.some((line) => line['QUERY PLAN'].includes('hnsw_idx'));
-      console.log(`  planner uses the HNSW index: ${usesHnsw}`);
-    } finally {
-      client.release();
-    }
-  });
+    },
+    { sharedBuffers: SHARED_BUFFERS },
+  );
 }
 
 async function main(): Promise<void> {
