@@ -32,4 +32,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 # The node flags of `npm run start:prod` (package.json; why: docs/deployment.md, "Memory").
-CMD ["node", "--v8-pool-size=1", "--single-threaded-gc", "--max-semi-space-size=8", "dist/src/main.js"]
+CMD ["node", "--v8-pool-size=1", "--max-semi-space-size=8", "--expose-gc", "dist/src/main.js"]

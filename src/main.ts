@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from 'src/app';
+import { collectBootGarbage } from 'src/common/runtime/boot-garbage';
 import { ConfigValidationError, loadConfig } from 'src/config/app-config';
 import { DataDirLockedError } from 'src/database/embedded-postgres';
 
@@ -12,6 +13,7 @@ async function bootstrap(): Promise<void> {
   new Logger('Bootstrap').log(
     `GremlinsAI listening on ${config.publicUrl} (roles: ${config.roles.join(', ')}; database: ${config.isEmbeddedDatabase ? `embedded in ${config.dataDir}` : 'PostgreSQL'})`,
   );
+  collectBootGarbage();
 }
 
 bootstrap().catch((error: unknown) => {
