@@ -2,7 +2,15 @@ import type { ProcessIdentity } from 'src/common/transport/process-identity';
 import type { GremlinsRole } from 'src/config/roles';
 import { ALL_ROLES } from 'src/config/roles';
 import type { MaintenanceRunRequest, MaintenanceRunResult } from 'src/modules/maintenance/maintenance.messages';
-import type { GroundingRequest, GroundingResult, KnowledgeBaseCheck } from 'src/modules/rag/grounding/grounding.contract';
+import type {
+  DocumentRead,
+  DocumentReadRequest,
+  GroundingRequest,
+  GroundingResult,
+  KnowledgeBaseCheck,
+  KnowledgeSearchRequest,
+  KnowledgeSearchResult,
+} from 'src/modules/rag/grounding/grounding.contract';
 
 interface Message<Request, Response> {
   request: Request;
@@ -24,6 +32,8 @@ export interface RoleMessages {
   'scheduler.maintenance.run': Message<MaintenanceRunRequest, MaintenanceRunResult>;
   'rag.grounding.require-knowledge-bases': Message<KnowledgeBaseCheck, KnowledgeBaseCheck>;
   'rag.grounding.retrieve': Message<GroundingRequest, GroundingResult>;
+  'rag.grounding.search': Message<KnowledgeSearchRequest, KnowledgeSearchResult>;
+  'rag.grounding.read-document': Message<DocumentReadRequest, DocumentRead>;
 }
 
 /** Every process answers `<role>.system.ping` for each role it runs (see system-ping.handler.ts). */

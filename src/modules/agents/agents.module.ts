@@ -3,7 +3,7 @@ import { PubSubModule } from 'src/graphql/pubsub.module';
 import { AuthModule } from 'src/modules/auth/auth.module';
 import { ModelRouterModule } from 'src/modules/model-router/model-router.module';
 import { ModelRegistryModule } from 'src/modules/model-router/registry/model-registry.module';
-import { KnowledgeBasesRepository } from 'src/modules/rag/knowledge-bases/knowledge-bases.repository';
+import { RagGroundingModule } from 'src/modules/rag/grounding';
 import { RealtimeModule } from 'src/modules/realtime/realtime.module';
 import { AgentDefinitionsRepository } from 'src/modules/agents/definitions/agent-definitions.repository';
 import { AgentDefinitionsService } from 'src/modules/agents/definitions/agent-definitions.service';
@@ -34,13 +34,13 @@ import { AgentToolsModule } from 'src/modules/agents/tools/agent-tools.module';
  * this runs, the `/realtime` namespace its run rooms live in authenticates its connections.
  */
 @Module({
-  imports: [AuthModule, ModelRouterModule, ModelRegistryModule, PubSubModule, RealtimeModule, AgentToolsModule],
+  // RagGroundingModule: knowledge bases are checked through the RAG role's seam, never its internals.
+  imports: [AuthModule, ModelRouterModule, ModelRegistryModule, PubSubModule, RealtimeModule, RagGroundingModule, AgentToolsModule],
   controllers: [AgentsController, RunsController],
   providers: [
     AgentDefinitionsRepository,
     AgentDefinitionsService,
     AgentsResolver,
-    KnowledgeBasesRepository,
     RunsRepository,
     RunAccessRepository,
     RunAccess,

@@ -3,8 +3,7 @@ import { AuthContext } from 'src/common/auth/auth-context';
 import { Permission, WORKSPACE_PERMISSIONS } from 'src/common/auth/permission.enum';
 import { CommonErrors } from 'src/common/errors/app.exception';
 import { AppConfig } from 'src/config/app-config';
-import { KnowledgeBasesRepository } from 'src/modules/rag/knowledge-bases/knowledge-bases.repository';
-import { knowledgeBaseNotFound } from 'src/modules/rag/knowledge-bases/knowledge-bases.service';
+import { KnowledgeRetriever } from 'src/modules/rag/grounding';
 import { AgentsErrorCode, AgentsException, runNotFound } from 'src/modules/agents/agents.exception';
 import { aboveMaximum, AgentDefinitionsService } from 'src/modules/agents/definitions/agent-definitions.service';
 import { RunOutcomes } from 'src/modules/agents/engine/run-outcomes';
@@ -25,7 +24,7 @@ export class RunsService {
   constructor(
     private readonly repository: RunsRepository,
     private readonly definitions: AgentDefinitionsService,
-    private readonly knowledgeBases: KnowledgeBasesRepository,
+    private readonly knowledge: KnowledgeRetriever,
     private readonly outcomes: RunOutcomes,
     private readonly config: AppConfig,
   ) {}
@@ -44,9 +43,7 @@ export class RunsService {
     if (knowledgeBaseIds.length > 0 && !auth.permissions.has(Permission.KnowledgeBaseRead)) {
       throw CommonErrors.forbidden(`Searching knowledge bases needs ${Permission.KnowledgeBaseRead}`);
     }
-    for (const id of knowledgeBaseIds) {
-      if (!(await this.knowledgeBases.find(auth.workspaceId, id))) throw knowledgeBaseNotFound();
-    }
+    await this.knowledge.requireKnowledgeBases(auth.workspaceId, knowledgeBaseIds);
     const run = await this.repository.createRun({
       workspaceId: auth.workspaceId,
       userId: auth.userId,

@@ -11,23 +11,26 @@ import { createWebSearchProvider } from 'src/modules/agents/tools/web-search.pro
 import { WebSearchTool } from 'src/modules/agents/tools/web-search.tool';
 import { ChatGatewayService } from 'src/modules/model-router/gateway/chat-gateway.service';
 import { ModelRouterModule } from 'src/modules/model-router/model-router.module';
-import { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
-import { ObjectStore } from 'src/modules/rag/rag.contracts';
-import { RagModule } from 'src/modules/rag/rag.module';
-import { SearchService } from 'src/modules/rag/search/search.service';
+import { KnowledgeRetriever, RagGroundingModule } from 'src/modules/rag/grounding';
 
 const TOOL_CLASSES = [CalculatorTool, DocumentSearchTool, WebSearchTool, TextProcessorTool, DataAnalyzerTool, ChartGeneratorTool];
 
 /**
- * The tools agents call, behind AgentToolRegistry. It brings the RAG module (search, documents,
- * object store) and the model router (chat gateway) that the tools run on; the calculator and
- * the chart renderer start their sandbox processes on first use.
+ * The tools agents call, behind AgentToolRegistry. Knowledge bases are reached through the RAG
+ * role's seam (KnowledgeRetriever: in this process when it runs the `rag` role, over NATS or
+ * Redis when another does), so the `agents` role never loads ingestion workers, embedders or
+ * vector stores; chat goes through the model router's gateway. The calculator and the chart
+ * renderer start their sandbox processes on first use.
  */
 @Module({
-  imports: [RagModule, ModelRouterModule],
+  imports: [RagGroundingModule, ModelRouterModule],
   providers: [
     { provide: CalculatorTool, useFactory: () => new CalculatorTool() },
-    { provide: DocumentSearchTool, inject: [SearchService], useFactory: (searches: SearchService) => new DocumentSearchTool(searches) },
+    {
+      provide: DocumentSearchTool,
+      inject: [KnowledgeRetriever],
+      useFactory: (knowledge: KnowledgeRetriever) => new DocumentSearchTool(knowledge),
+    },
     {
       provide: WebSearchTool,
       inject: [AppConfig],
@@ -43,8 +46,8 @@ const TOOL_CLASSES = [CalculatorTool, DocumentSearchTool, WebSearchTool, TextPro
     },
     {
       provide: DataAnalyzerTool,
-      inject: [DocumentsRepository, ObjectStore],
-      useFactory: (documents: DocumentsRepository, objects: ObjectStore) => new DataAnalyzerTool(documents, objects),
+      inject: [KnowledgeRetriever],
+      useFactory: (knowledge: KnowledgeRetriever) => new DataAnalyzerTool(knowledge),
     },
     { provide: ChartGeneratorTool, useFactory: () => new ChartGeneratorTool() },
     { provide: AGENT_TOOLS, inject: TOOL_CLASSES, useFactory: (...tools: AgentTool[]) => tools },

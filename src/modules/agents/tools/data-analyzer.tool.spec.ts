@@ -4,8 +4,10 @@ import type { AgentToolContext } from 'src/modules/agents/tools/agent-tool';
 import { AgentToolException } from 'src/modules/agents/tools/agent-tool.exception';
 import { DataAnalyzerTool } from 'src/modules/agents/tools/data-analyzer.tool';
 import { MAX_ROWS, parseTabular } from 'src/modules/agents/tools/tabular-data';
-import type { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
-import type { ObjectStore } from 'src/modules/rag/rag.contracts';
+import { HttpStatus } from '@nestjs/common';
+import { AppException } from 'src/common/errors/app.exception';
+import type { DocumentRead, DocumentReadRequest, KnowledgeRetriever } from 'src/modules/rag/grounding';
+import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
 
 const SALES_CSV = [
   'region,product,units,price',
@@ -31,7 +33,7 @@ const untouchable = new Proxy(
     },
   },
 );
-const tool = new DataAnalyzerTool(untouchable as DocumentsRepository, untouchable as ObjectStore);
+const tool = new DataAnalyzerTool(untouchable as KnowledgeRetriever);
 const analyse = async (args: Record<string, unknown>) => JSON.parse((await tool.run(tool.argsSchema.parse(args), context())).content);
 
 async function failure(args: Record<string, unknown>): Promise<AgentToolException> {
@@ -218,5 +220,65 @@ describe('data_analyzer tool', () => {
     await expect(tool.run(other, context([Permission.KnowledgeBaseRead], ['4f1c1c8e-1111-4a4a-8b8b-1234567890ab']))).rejects.toMatchObject({
       code: 'AGENT_TOOL_NOT_ALLOWED',
     });
+  });
+});
+
+describe('data_analyzer tool on a document of the run', () => {
+  const KB = '11111111-1111-4111-8111-111111111111';
+  const DOC = '22222222-2222-4222-8222-222222222222';
+  const stored = (overrides: Partial<DocumentRead> = {}): DocumentRead => ({
+    documentId: DOC,
+    knowledgeBaseId: KB,
+    name: 'sales.csv',
+    format: 'csv',
+    sizeBytes: SALES_CSV.length,
+    contentBase64: Buffer.from(`\uFEFF${SALES_CSV}`).toString('base64'),
+    ...overrides,
+  });
+  const withKnowledge = (answer: (request: DocumentReadRequest) => Promise<DocumentRead>) => {
+    const requests: DocumentReadRequest[] = [];
+    const knowledge = { readDocument: (request: DocumentReadRequest) => (requests.push(request), answer(request)) };
+    const documentTool = new DataAnalyzerTool(knowledge as unknown as KnowledgeRetriever);
+    const run = (args: Record<string, unknown>) =>
+      documentTool.run(documentTool.argsSchema.parse({ operation: 'describe', document_id: DOC, ...args }), context(undefined, [KB]));
+    return { run, requests };
+  };
+
+  it("reads the document through the RAG seam as the run's user, CSV and JSON only, within the size limit", async () => {
+    const { run, requests } = withKnowledge(() => Promise.resolve(stored()));
+    const body = JSON.parse((await run({})).content);
+    expect(body).toMatchObject({ source: 'document "sales.csv"', rows: 5 });
+    expect(requests).toEqual([
+      {
+        caller: { workspaceId: 'w', userId: 'u', apiKeyId: null, permissions: [Permission.KnowledgeBaseRead] },
+        knowledgeBaseIds: [KB],
+        documentId: DOC,
+        formats: ['csv', 'json'],
+        maxBytes: 5 * 1024 * 1024,
+      },
+    ]);
+  });
+
+  it('says the document is not in the run when no knowledge base of the run holds it', async () => {
+    const { run } = withKnowledge(() => Promise.reject(new RagException(RagErrorCode.DocumentNotFound, 'Document not found')));
+    await expect(run({})).rejects.toMatchObject({ message: expect.stringContaining('is not in the knowledge bases of this run') });
+  });
+
+  it('refuses a document of another format, pointing at document_search', async () => {
+    const { run } = withKnowledge(() => Promise.resolve(stored({ name: 'report.pdf', format: 'pdf', contentBase64: null })));
+    await expect(run({})).rejects.toMatchObject({ message: expect.stringContaining('use document_search') });
+  });
+
+  it('refuses a document over the limit, described or cut off while reading (413)', async () => {
+    const described = withKnowledge(() => Promise.resolve(stored({ sizeBytes: 6 * 1024 * 1024, contentBase64: null })));
+    const error = await described.run({}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AgentToolException);
+    expect((error as AgentToolException).message).toContain('the most data_analyzer reads');
+    const cut = withKnowledge(() =>
+      Promise.reject(
+        new AppException('PAYLOAD_TOO_LARGE', HttpStatus.PAYLOAD_TOO_LARGE, 'Document "sales.csv" is larger than 5242880 bytes'),
+      ),
+    );
+    await expect(cut.run({})).rejects.toMatchObject({ message: expect.stringContaining('the most data_analyzer reads') });
   });
 });

@@ -1,15 +1,15 @@
+import { HttpStatus } from '@nestjs/common';
 import type * as Arquero from 'arquero';
-import type { Readable } from 'node:stream';
 import type * as SimpleStatistics from 'simple-statistics';
 import { z } from 'zod';
 import type { AgentTool, AgentToolContext, AgentToolResult } from 'src/modules/agents/tools/agent-tool';
 import { toolFailed, toolInputTooLarge } from 'src/modules/agents/tools/agent-tool.exception';
-import { knowledgeBasesFor } from 'src/modules/agents/tools/knowledge-scope';
+import { callerOf, knowledgeBasesFor } from 'src/modules/agents/tools/knowledge-scope';
 import { CellValue, DataFormat, guessFormat, parseTabular, TabularData } from 'src/modules/agents/tools/tabular-data';
 import { jsonContent, truncateText } from 'src/modules/agents/tools/tool-output';
-import { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
-import type { RagDocument } from 'src/modules/rag/documents/rag-document.entity';
-import { ObjectStore } from 'src/modules/rag/rag.contracts';
+import { AppException } from 'src/common/errors/app.exception';
+import { DocumentRead, KnowledgeRetriever } from 'src/modules/rag/grounding';
+import { RagErrorCode } from 'src/modules/rag/rag.exception';
 
 export const MAX_INLINE_DATA_CHARS = 1_000_000;
 export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
@@ -100,10 +100,7 @@ export class DataAnalyzerTool implements AgentTool<DataAnalyzerArgs> {
     "over CSV or JSON data given inline or held by a CSV/JSON document in the run's knowledge bases.";
   readonly argsSchema = argsSchema;
 
-  constructor(
-    private readonly documents: DocumentsRepository,
-    private readonly objects: ObjectStore,
-  ) {}
+  constructor(private readonly knowledge: KnowledgeRetriever) {}
 
   isAvailable(): boolean {
     return true;
@@ -122,20 +119,30 @@ export class DataAnalyzerTool implements AgentTool<DataAnalyzerArgs> {
     context: AgentToolContext,
   ): Promise<{ text: string; format: DataFormat; label: string }> {
     const knowledgeBaseIds = knowledgeBasesFor(context, args.knowledge_base_id ? [args.knowledge_base_id] : undefined);
-    let document: RagDocument | null = null;
-    for (const knowledgeBaseId of knowledgeBaseIds) {
-      document = await this.documents.find({ workspaceId: context.auth.workspaceId, knowledgeBaseId }, args.document_id!);
-      if (document) break;
+    let document: DocumentRead;
+    try {
+      document = await this.knowledge.readDocument({
+        caller: callerOf(context),
+        knowledgeBaseIds,
+        documentId: args.document_id!,
+        formats: ['csv', 'json'],
+        maxBytes: MAX_DOCUMENT_BYTES,
+      });
+    } catch (error) {
+      if (error instanceof AppException && error.code === NOT_IN_RUN) {
+        throw toolFailed(`Document ${args.document_id} is not in the knowledge bases of this run`);
+      }
+      if (error instanceof AppException && error.status === HttpStatus.PAYLOAD_TOO_LARGE) throw tooLarge(error.message);
+      throw error;
     }
-    if (!document) throw toolFailed(`Document ${args.document_id} is not in the knowledge bases of this run`);
     if (document.format !== 'csv' && document.format !== 'json') {
       throw toolFailed(`Document "${document.name}" is ${document.format}, not CSV or JSON; use document_search to read its text`);
     }
-    if (document.sizeBytes > MAX_DOCUMENT_BYTES) {
-      throw toolInputTooLarge(`Document "${document.name}" is larger than ${MAX_DOCUMENT_BYTES} bytes, the most data_analyzer reads`);
-    }
-    const bytes = await readCapped(await this.objects.get(document.storageKey), MAX_DOCUMENT_BYTES);
-    return { text: bytes.toString('utf8').replace(/^\uFEFF/, ''), format: document.format, label: `document "${document.name}"` };
+    if (document.contentBase64 === null) throw tooLarge(`Document "${document.name}" is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    const text = Buffer.from(document.contentBase64, 'base64')
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
+    return { text, format: document.format, label: `document "${document.name}"` };
   }
 }
 
@@ -300,16 +307,9 @@ function round(value: number): number {
   return Number.isFinite(value) ? Number(value.toPrecision(12)) : value;
 }
 
-async function readCapped(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      stream.destroy();
-      throw toolInputTooLarge(`The document is larger than ${maxBytes} bytes, the most data_analyzer reads`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+/** The RAG role's answer when none of the run's knowledge bases holds the document. */
+const NOT_IN_RUN: string = RagErrorCode.DocumentNotFound;
+
+function tooLarge(message: string) {
+  return toolInputTooLarge(`${message}, the most data_analyzer reads`);
 }

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Permission } from 'src/common/auth/permission.enum';
 import type { AgentToolContext } from 'src/modules/agents/tools/agent-tool';
 import { DocumentSearchTool } from 'src/modules/agents/tools/document-search.tool';
-import type { SearchDto, SearchResponseDto, SearchResultDto } from 'src/modules/rag/dto/search.dto';
+import type { SearchDto, SearchResultDto } from 'src/modules/rag/dto/search.dto';
+import type { KnowledgeRetriever, KnowledgeSearchRequest, KnowledgeSearchResult } from 'src/modules/rag/grounding';
 import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
-import type { SearchService } from 'src/modules/rag/search/search.service';
 
 const KB_A = '11111111-1111-4111-8111-111111111111';
 const KB_B = '22222222-2222-4222-8222-222222222222';
@@ -23,8 +23,8 @@ const hit = (documentName: string, score: number, text = `${documentName} text`)
 });
 
 /**
- * The search results per knowledge base, as SearchService returns them; records each call.
- * (The real service runs in test/agent-tools.e2e-spec.ts; this covers merging and fallbacks.)
+ * The search results per knowledge base, as the RAG role returns them; records each call.
+ * (The real search runs in test/agent-tools.e2e-spec.ts; this covers merging and fallbacks.)
  */
 class ScriptedSearch {
   readonly calls: { knowledgeBaseId: string; dto: SearchDto; workspaceId: string }[] = [];
@@ -32,12 +32,12 @@ class ScriptedSearch {
     private readonly results: Record<string, SearchResultDto[]>,
     private readonly embedderDown = new Set<string>(),
   ) {}
-  search(auth: AgentToolContext['auth'], knowledgeBaseId: string, dto: SearchDto): Promise<SearchResponseDto> {
-    this.calls.push({ knowledgeBaseId, dto, workspaceId: auth.workspaceId });
+  search({ caller, knowledgeBaseId, ...dto }: KnowledgeSearchRequest): Promise<KnowledgeSearchResult> {
+    this.calls.push({ knowledgeBaseId, dto, workspaceId: caller.workspaceId });
     if (dto.mode !== 'keyword' && this.embedderDown.has(knowledgeBaseId)) {
       return Promise.reject(new RagException(RagErrorCode.EmbedderUnavailable, 'embedder down'));
     }
-    return Promise.resolve({ mode: dto.mode ?? 'hybrid', results: (this.results[knowledgeBaseId] ?? []).slice(0, dto.limit) });
+    return Promise.resolve({ mode: dto.mode, results: (this.results[knowledgeBaseId] ?? []).slice(0, dto.limit) });
   }
 }
 
@@ -49,7 +49,7 @@ const context = (knowledgeBaseIds = [KB_A, KB_B], permissions = [Permission.Know
 
 describe('document_search tool', () => {
   const setup = (search: ScriptedSearch) => {
-    const tool = new DocumentSearchTool(search as unknown as SearchService);
+    const tool = new DocumentSearchTool(search as unknown as KnowledgeRetriever);
     return (args: Record<string, unknown>, ctx = context()) => tool.run(tool.argsSchema.parse(args), ctx);
   };
 
@@ -134,13 +134,13 @@ describe('document_search tool', () => {
   it('passes other search errors on (a knowledge base deleted during the run)', async () => {
     const search = {
       search: () => Promise.reject(new RagException(RagErrorCode.KnowledgeBaseNotFound, 'Knowledge base not found')),
-    } as unknown as SearchService;
+    } as unknown as KnowledgeRetriever;
     const tool = new DocumentSearchTool(search);
     await expect(tool.run(tool.argsSchema.parse({ query: 'x' }), context())).rejects.toMatchObject({ code: 'KNOWLEDGE_BASE_NOT_FOUND' });
   });
 
   it('validates its arguments', () => {
-    const tool = new DocumentSearchTool({} as SearchService);
+    const tool = new DocumentSearchTool({} as KnowledgeRetriever);
     const check = (args: Record<string, unknown>) => tool.argsSchema.safeParse(args).success;
     expect(check({ query: 'x', limit: 21 })).toBe(false);
     expect(check({ query: 'x', knowledge_base_ids: ['not-a-uuid'] })).toBe(false);

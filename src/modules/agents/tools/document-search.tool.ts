@@ -4,8 +4,9 @@ import type { AgentTool, AgentToolContext, AgentToolResult } from 'src/modules/a
 import { knowledgeBasesFor } from 'src/modules/agents/tools/knowledge-scope';
 import { jsonContent, MAX_TOOL_CONTENT_CHARS, truncateText } from 'src/modules/agents/tools/tool-output';
 import { MAX_QUERY_CHARS, SEARCH_MODES, SearchMode, SearchResultDto } from 'src/modules/rag/dto/search.dto';
+import { callerOf } from 'src/modules/agents/tools/knowledge-scope';
+import { KnowledgeRetriever, MAX_SEARCH_DOCUMENT_IDS } from 'src/modules/rag/grounding';
 import { RagErrorCode } from 'src/modules/rag/rag.exception';
-import { SearchService } from 'src/modules/rag/search/search.service';
 
 export const MAX_DOCUMENT_SEARCH_RESULTS = 20;
 const MAX_PASSAGE_CHARS = 1_500;
@@ -22,7 +23,7 @@ const argsSchema = z.strictObject({
     .max(20)
     .optional()
     .describe("Search only these of the run's knowledge bases (default: all of them)"),
-  document_ids: z.array(z.uuid()).min(1).max(100).optional().describe('Search only these documents'),
+  document_ids: z.array(z.uuid()).min(1).max(MAX_SEARCH_DOCUMENT_IDS).optional().describe('Search only these documents'),
   mode: z.enum(SEARCH_MODES).default('hybrid').describe('hybrid (default), keyword or vector'),
   limit: z.int().min(1).max(MAX_DOCUMENT_SEARCH_RESULTS).default(5).describe('How many passages to return'),
 });
@@ -47,7 +48,7 @@ export interface Passage {
 
 /**
  * Searches the run's knowledge bases with the RAG search (hybrid by default) as the run's
- * user: SearchService scopes every query by that user's workspace, and only knowledge bases
+ * user: the RAG role scopes every query by that user's workspace, and only knowledge bases
  * the run was given can be named. Passages come with what a citation needs.
  */
 export class DocumentSearchTool implements AgentTool<DocumentSearchArgs> {
@@ -56,7 +57,7 @@ export class DocumentSearchTool implements AgentTool<DocumentSearchArgs> {
     "Searches the documents in the run's knowledge bases and returns the most relevant passages with document name, page and offsets for citations.";
   readonly argsSchema = argsSchema;
 
-  constructor(private readonly searches: SearchService) {}
+  constructor(private readonly knowledge: KnowledgeRetriever) {}
 
   isAvailable(): boolean {
     return true;
@@ -102,13 +103,20 @@ export class DocumentSearchTool implements AgentTool<DocumentSearchArgs> {
     args: DocumentSearchArgs,
     context: AgentToolContext,
   ): Promise<{ knowledgeBaseId: string; mode: SearchMode; results: SearchResultDto[] }> {
-    const request = { query: args.query, mode: args.mode, limit: args.limit, documentIds: args.document_ids };
+    const request = {
+      caller: callerOf(context),
+      knowledgeBaseId,
+      query: args.query,
+      mode: args.mode,
+      limit: args.limit,
+      ...(args.document_ids ? { documentIds: args.document_ids } : {}),
+    };
     try {
-      const { mode, results } = await this.searches.search(context.auth, knowledgeBaseId, request);
+      const { mode, results } = await this.knowledge.search(request);
       return { knowledgeBaseId, mode, results };
     } catch (error) {
       if (!(error instanceof AppException) || !KEYWORD_FALLBACK_CODES.has(error.code) || args.mode === 'keyword') throw error;
-      const { results } = await this.searches.search(context.auth, knowledgeBaseId, { ...request, mode: 'keyword' });
+      const { results } = await this.knowledge.search({ ...request, mode: 'keyword' });
       return { knowledgeBaseId, mode: 'keyword', results };
     }
   }

@@ -1,6 +1,13 @@
 import { Permission } from 'src/common/auth/permission.enum';
 import type { AgentToolContext } from 'src/modules/agents/tools/agent-tool';
 import { toolNotAllowed } from 'src/modules/agents/tools/agent-tool.exception';
+import type { GroundingCaller } from 'src/modules/rag/grounding';
+
+/** Whom the RAG role reads for: the run's user, with the permissions the run was started with. */
+export function callerOf(context: AgentToolContext): GroundingCaller {
+  const { workspaceId, userId, apiKeyId, permissions } = context.auth;
+  return { workspaceId, userId, apiKeyId: apiKeyId ?? null, permissions: [...permissions] };
+}
 
 /**
  * The knowledge bases a tool call may touch: those the run was given (checked readable by its

@@ -4,7 +4,8 @@
  * role transport, so a caller in another process (the `router` role) works the same way.
  */
 
-import { MAX_QUERY_CHARS } from 'src/modules/rag/dto/search.dto';
+import { MAX_QUERY_CHARS, type SearchMode, type SearchResultDto } from 'src/modules/rag/dto/search.dto';
+import type { DocumentFormat } from 'src/modules/rag/rag.contracts';
 
 /** Longer queries are cut to this many characters (as search takes them). */
 export const MAX_GROUNDING_QUERY_CHARS = MAX_QUERY_CHARS;
@@ -80,6 +81,50 @@ export interface KnowledgeBaseCheck {
   knowledgeBaseIds: string[];
 }
 
+/** Knowledge bases one existence check or one document read may name (a workflow run's most). */
+export const MAX_CHECKED_KNOWLEDGE_BASES = 20;
+/** Documents one knowledge search may be narrowed to. */
+export const MAX_SEARCH_DOCUMENT_IDS = 100;
+/** The most bytes of a document `readDocument` hands over (they travel base64 over the role transport). */
+export const MAX_READ_DOCUMENT_BYTES = 5 * 1024 * 1024;
+
+/** One knowledge base searched as the caller, as `POST /knowledge-bases/:id/search` searches it (the agents' `document_search`). */
+export interface KnowledgeSearchRequest {
+  caller: GroundingCaller;
+  knowledgeBaseId: string;
+  query: string;
+  mode: SearchMode;
+  limit: number;
+  /** Only chunks of these documents. */
+  documentIds?: string[];
+}
+
+export interface KnowledgeSearchResult {
+  mode: SearchMode;
+  results: SearchResultDto[];
+}
+
+/** A document of one of `knowledgeBaseIds`, read as uploaded (the agents' `data_analyzer`). */
+export interface DocumentReadRequest {
+  caller: GroundingCaller;
+  knowledgeBaseIds: string[];
+  documentId: string;
+  /** The bytes come only for these formats... */
+  formats: DocumentFormat[];
+  /** ...and only up to this size; otherwise the answer describes the document without them. */
+  maxBytes: number;
+}
+
+export interface DocumentRead {
+  documentId: string;
+  knowledgeBaseId: string;
+  name: string;
+  format: DocumentFormat;
+  sizeBytes: number;
+  /** The stored bytes, base64; null when the format or size was outside the request's. */
+  contentBase64: string | null;
+}
+
 /**
  * The seam other modules depend on (never on RagModule itself, which would bring ingestion
  * workers into their role). Provided by RagGroundingModule.
@@ -96,4 +141,17 @@ export abstract class KnowledgeRetriever {
    * may not read now, or that is gone, is skipped and reported, not an error.
    */
   abstract retrieve(request: GroundingRequest): Promise<GroundingResult>;
+
+  /**
+   * One knowledge base searched in the requested mode. Fails as the search route does (404 for
+   * a knowledge base that is not the workspace's; `EMBEDDER_UNAVAILABLE` when vectors cannot be
+   * made now), so that the caller can fall back to keyword search.
+   */
+  abstract search(request: KnowledgeSearchRequest): Promise<KnowledgeSearchResult>;
+
+  /**
+   * The document, looked up in the given knowledge bases of the caller's workspace only; fails
+   * with `404 DOCUMENT_NOT_FOUND` when none of them holds it.
+   */
+  abstract readDocument(request: DocumentReadRequest): Promise<DocumentRead>;
 }

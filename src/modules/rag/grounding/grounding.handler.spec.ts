@@ -9,6 +9,8 @@ function handler() {
   const grounding = {
     retrieve: vi.fn(() => Promise.resolve({ sources: [], knowledgeBases: [] })),
     requireKnowledgeBases: vi.fn((check: unknown) => Promise.resolve(check)),
+    search: vi.fn(() => Promise.resolve({ mode: 'hybrid', results: [] })),
+    readDocument: vi.fn(() => Promise.resolve({})),
   };
   return { handler: new GroundingHandler(grounding as unknown as GroundingService), grounding };
 }
@@ -50,5 +52,60 @@ describe('GroundingHandler', () => {
     ).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
     });
+  });
+});
+
+const caller = { workspaceId: UUID, userId: UUID, apiKeyId: null, permissions: ['knowledge-base.read'] };
+const validSearch = () => ({
+  caller,
+  knowledgeBaseId: KB,
+  query: ` ${'q'.repeat(2_500)} `,
+  mode: 'vector',
+  limit: 5,
+  documentIds: [UUID, UUID],
+});
+const validRead = () => ({ caller, knowledgeBaseIds: [KB, KB], documentId: UUID, formats: ['csv', 'json', 'csv'], maxBytes: 1024 });
+
+describe("GroundingHandler: one knowledge base searched, a document read (the agents' tools)", () => {
+  it('passes a well-formed search on, the query cut and the documents without repeats', async () => {
+    const { handler: h, grounding } = handler();
+    await h.search(validSearch());
+    expect(grounding.search).toHaveBeenCalledWith({ ...validSearch(), query: 'q'.repeat(2_000), documentIds: [UUID] });
+  });
+
+  it.each<[string, (request: ReturnType<typeof validSearch>) => unknown]>([
+    ['not an object', () => null],
+    ['a knowledge base that is not a UUID', (r) => ({ ...r, knowledgeBaseId: '../other' })],
+    ['a blank query', (r) => ({ ...r, query: ' ' })],
+    ['an unknown mode', (r) => ({ ...r, mode: 'semantic' })],
+    ['a limit out of range', (r) => ({ ...r, limit: 51 })],
+    ['documents that are not UUIDs', (r) => ({ ...r, documentIds: ['1 OR 1=1'] })],
+    ['too many documents', (r) => ({ ...r, documentIds: Array.from({ length: 101 }, () => UUID) })],
+    ['a caller without permissions', (r) => ({ ...r, caller: { ...r.caller, permissions: 'all' } })],
+  ])('refuses a search with %s (VALIDATION_FAILED)', async (_, mutate) => {
+    const { handler: h, grounding } = handler();
+    await expect(Promise.resolve().then(() => h.search(mutate(validSearch())))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(grounding.search).not.toHaveBeenCalled();
+  });
+
+  it('passes a well-formed read on, without repeats', async () => {
+    const { handler: h, grounding } = handler();
+    await h.readDocument(validRead());
+    expect(grounding.readDocument).toHaveBeenCalledWith({ ...validRead(), knowledgeBaseIds: [KB], formats: ['csv', 'json'] });
+  });
+
+  it.each<[string, (request: ReturnType<typeof validRead>) => unknown]>([
+    ['a document that is not a UUID', (r) => ({ ...r, documentId: '../../etc/passwd' })],
+    ['an unknown format', (r) => ({ ...r, formats: ['exe'] })],
+    ['a size over the transport limit', (r) => ({ ...r, maxBytes: 6 * 1024 * 1024 })],
+    ['a negative size', (r) => ({ ...r, maxBytes: -1 })],
+    [
+      'more than 20 knowledge bases',
+      (r) => ({ ...r, knowledgeBaseIds: Array.from({ length: 21 }, (_, i) => UUID.replace('1', String(i % 10))) }),
+    ],
+  ])('refuses a read with %s (VALIDATION_FAILED)', async (_, mutate) => {
+    const { handler: h, grounding } = handler();
+    await expect(Promise.resolve().then(() => h.readDocument(mutate(validRead())))).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(grounding.readDocument).not.toHaveBeenCalled();
   });
 });

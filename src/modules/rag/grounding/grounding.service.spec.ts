@@ -1,9 +1,13 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { Permission } from 'src/common/auth/permission.enum';
 import { AppException } from 'src/common/errors/app.exception';
 import type { SearchDto, SearchResponseDto, SearchResultDto } from 'src/modules/rag/dto/search.dto';
 import type { GroundingRequest } from 'src/modules/rag/grounding/grounding.contract';
 import { GroundingService } from 'src/modules/rag/grounding/grounding.service';
+import type { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
+import type { RagDocument } from 'src/modules/rag/documents/rag-document.entity';
+import type { ObjectStore } from 'src/modules/rag/rag.contracts';
 import type { KnowledgeBase } from 'src/modules/rag/knowledge-bases/knowledge-base.entity';
 import type { KnowledgeBasesRepository } from 'src/modules/rag/knowledge-bases/knowledge-bases.repository';
 import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
@@ -48,7 +52,7 @@ function serviceWith(rankings: Record<string, Partial<Record<Mode, SearchResultD
       ),
     ),
   } as unknown as KnowledgeBasesRepository;
-  return { service: new GroundingService(knowledgeBases, searches), calls };
+  return { service: new GroundingService(knowledgeBases, searches, {} as DocumentsRepository, {} as ObjectStore), calls };
 }
 
 const request = (knowledgeBaseIds: string[], permissions: string[] = [Permission.KnowledgeBaseRead]): GroundingRequest => ({
@@ -147,5 +151,117 @@ describe('GroundingService', () => {
     await expect(service.requireKnowledgeBases({ workspaceId: otherWorkspace, knowledgeBaseIds: [KB_A] })).rejects.toMatchObject({
       code: 'KNOWLEDGE_BASE_NOT_FOUND',
     });
+  });
+});
+
+describe("GroundingService.search (one knowledge base, the agents' document_search)", () => {
+  it('searches as the caller in the requested mode, narrowed to the documents given', async () => {
+    const { service, calls } = serviceWith({ [KB_A]: { keyword: [hit('d1:0', 0.9)] } });
+    const caller = request([KB_A]).caller;
+    const answer = await service.search({
+      caller,
+      knowledgeBaseId: KB_A,
+      query: 'volcano',
+      mode: 'keyword',
+      limit: 5,
+      documentIds: ['d1'],
+    });
+    expect(answer).toEqual({ mode: 'keyword', results: [hit('d1:0', 0.9)] });
+    expect(calls).toEqual([
+      {
+        caller: { workspaceId: WORKSPACE, userId: caller.userId, apiKeyId: undefined },
+        knowledgeBaseId: KB_A,
+        dto: { query: 'volcano', mode: 'keyword', limit: 5, documentIds: ['d1'] },
+      },
+    ]);
+  });
+
+  it('refuses a caller who may not read knowledge bases, before searching', async () => {
+    const { service, calls } = serviceWith({ [KB_A]: { keyword: [hit('d1:0')] } });
+    const caller = request([KB_A], []).caller;
+    await expect(service.search({ caller, knowledgeBaseId: KB_A, query: 'volcano', mode: 'keyword', limit: 5 })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      status: 403,
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it("passes the search route's errors on (the caller falls back to keywords on EMBEDDER_UNAVAILABLE)", async () => {
+    const down = new RagException(RagErrorCode.EmbedderUnavailable, 'embedder down');
+    const { service } = serviceWith({ [KB_A]: { vector: down } });
+    await expect(
+      service.search({ caller: request([KB_A]).caller, knowledgeBaseId: KB_A, query: 'volcano', mode: 'vector', limit: 5 }),
+    ).rejects.toBe(down);
+  });
+});
+
+describe("GroundingService.readDocument (the agents' data_analyzer)", () => {
+  const DOC = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
+  const csv = 'city,people\nLyon,520000\n';
+  function readerWith(document: Partial<RagDocument> & { knowledgeBaseId: string }, stored = csv) {
+    const row = {
+      id: DOC,
+      workspaceId: WORKSPACE,
+      name: 'cities.csv',
+      format: 'csv',
+      sizeBytes: Buffer.byteLength(stored),
+      storageKey: 'k/1',
+      ...document,
+    } as RagDocument;
+    const find = vi.fn((scope: { workspaceId: string; knowledgeBaseId: string }, id: string) =>
+      Promise.resolve(scope.workspaceId === row.workspaceId && scope.knowledgeBaseId === row.knowledgeBaseId && id === row.id ? row : null),
+    );
+    const get = vi.fn(() => Promise.resolve(Readable.from([Buffer.from(stored)])));
+    const documents = { find } as unknown as DocumentsRepository;
+    const objects = { get } as unknown as ObjectStore;
+    return { service: new GroundingService({} as KnowledgeBasesRepository, {} as SearchService, documents, objects), find, get };
+  }
+  const read = (
+    knowledgeBaseIds: string[],
+    overrides: Partial<{ formats: ('csv' | 'json' | 'pdf')[]; maxBytes: number; permissions: string[] }> = {},
+  ) => ({
+    caller: request(knowledgeBaseIds, overrides.permissions).caller,
+    knowledgeBaseIds,
+    documentId: DOC,
+    formats: overrides.formats ?? ['csv', 'json'],
+    maxBytes: overrides.maxBytes ?? 1024,
+  });
+
+  it('finds the document in any of the knowledge bases given and returns its bytes', async () => {
+    const { service } = readerWith({ knowledgeBaseId: KB_B });
+    const answer = await service.readDocument(read([KB_A, KB_B]));
+    expect(answer).toEqual({
+      documentId: DOC,
+      knowledgeBaseId: KB_B,
+      name: 'cities.csv',
+      format: 'csv',
+      sizeBytes: Buffer.byteLength(csv),
+      contentBase64: Buffer.from(csv).toString('base64'),
+    });
+  });
+
+  it("is 404 when none of the knowledge bases given holds it, another workspace's included", async () => {
+    const { service } = readerWith({ knowledgeBaseId: KB_B, workspaceId: '99999999-9999-4999-8999-999999999999' });
+    await expect(service.readDocument(read([KB_A, KB_B]))).rejects.toMatchObject({ code: RagErrorCode.DocumentNotFound, status: 404 });
+  });
+
+  it('describes without reading a document of another format or over the size asked for', async () => {
+    const pdf = readerWith({ knowledgeBaseId: KB_A, format: 'pdf' });
+    expect(await pdf.service.readDocument(read([KB_A]))).toMatchObject({ format: 'pdf', contentBase64: null });
+    expect(pdf.get).not.toHaveBeenCalled();
+    const big = readerWith({ knowledgeBaseId: KB_A });
+    expect(await big.service.readDocument(read([KB_A], { maxBytes: 4 }))).toMatchObject({ contentBase64: null });
+    expect(big.get).not.toHaveBeenCalled();
+  });
+
+  it('refuses stored bytes beyond the limit even when the row says less (413)', async () => {
+    const { service } = readerWith({ knowledgeBaseId: KB_A, sizeBytes: 10 }, 'x'.repeat(2048));
+    await expect(service.readDocument(read([KB_A]))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+  });
+
+  it('refuses a caller who may not read knowledge bases', async () => {
+    const { service, find } = readerWith({ knowledgeBaseId: KB_A });
+    await expect(service.readDocument(read([KB_A], { permissions: [] }))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(find).not.toHaveBeenCalled();
   });
 });

@@ -1,17 +1,26 @@
-import { Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { Permission } from 'src/common/auth/permission.enum';
-import { AppException, CommonErrorCode } from 'src/common/errors/app.exception';
+import { AppException, CommonErrorCode, CommonErrors } from 'src/common/errors/app.exception';
 import type { SearchResultDto } from 'src/modules/rag/dto/search.dto';
 import type {
+  DocumentRead,
+  DocumentReadRequest,
+  GroundingCaller,
   GroundingRequest,
   GroundingResult,
   GroundingSource,
   KnowledgeBaseCheck,
   KnowledgeBaseSearch,
+  KnowledgeSearchRequest,
+  KnowledgeSearchResult,
 } from 'src/modules/rag/grounding/grounding.contract';
+import { DocumentsRepository } from 'src/modules/rag/documents/documents.repository';
+import type { RagDocument } from 'src/modules/rag/documents/rag-document.entity';
+import { ObjectStore } from 'src/modules/rag/rag.contracts';
 import { KnowledgeBasesRepository } from 'src/modules/rag/knowledge-bases/knowledge-bases.repository';
 import { knowledgeBaseNotFound } from 'src/modules/rag/knowledge-bases/knowledge-bases.service';
-import { RagErrorCode } from 'src/modules/rag/rag.exception';
+import { RagErrorCode, RagException } from 'src/modules/rag/rag.exception';
 import { reciprocalRankFusion } from 'src/modules/rag/search/reciprocal-rank-fusion';
 import { SearchCaller, SearchService } from 'src/modules/rag/search/search.service';
 
@@ -45,6 +54,8 @@ export class GroundingService {
   constructor(
     private readonly knowledgeBases: KnowledgeBasesRepository,
     private readonly searches: SearchService,
+    private readonly documents: DocumentsRepository,
+    private readonly objects: ObjectStore,
   ) {}
 
   async requireKnowledgeBases(check: KnowledgeBaseCheck): Promise<KnowledgeBaseCheck> {
@@ -76,6 +87,33 @@ export class GroundingService {
     };
   }
 
+  /** One knowledge base, as the search route searches it; its errors are the route's. */
+  async search(request: KnowledgeSearchRequest): Promise<KnowledgeSearchResult> {
+    requireRead(request.caller);
+    const { query, mode, limit, documentIds } = request;
+    const { results } = await this.searches.search(searcherOf(request.caller), request.knowledgeBaseId, {
+      query,
+      mode,
+      limit,
+      documentIds,
+    });
+    return { mode, results };
+  }
+
+  async readDocument(request: DocumentReadRequest): Promise<DocumentRead> {
+    requireRead(request.caller);
+    let document: RagDocument | null = null;
+    for (const knowledgeBaseId of request.knowledgeBaseIds) {
+      document = await this.documents.find({ workspaceId: request.caller.workspaceId, knowledgeBaseId }, request.documentId);
+      if (document) break;
+    }
+    if (!document) throw new RagException(RagErrorCode.DocumentNotFound, 'Document not found');
+    const { id, knowledgeBaseId, name, format, sizeBytes } = document;
+    const readable = request.formats.includes(format) && sizeBytes <= request.maxBytes;
+    const content = readable ? await readCapped(document, await this.objects.get(document.storageKey), request.maxBytes) : null;
+    return { documentId: id, knowledgeBaseId, name, format, sizeBytes, contentBase64: content?.toString('base64') ?? null };
+  }
+
   private async searchOne(request: GroundingRequest, knowledgeBaseId: string): Promise<Searched> {
     const { caller } = request;
     const skipped = (code: string, message: string): Searched => ({
@@ -93,7 +131,7 @@ export class GroundingService {
     const knowledgeBase = await this.knowledgeBases.find(caller.workspaceId, knowledgeBaseId);
     if (!knowledgeBase) return skipped(RagErrorCode.KnowledgeBaseNotFound, 'Not searched: the knowledge base no longer exists');
 
-    const searcher: SearchCaller = { workspaceId: caller.workspaceId, userId: caller.userId, apiKeyId: caller.apiKeyId ?? undefined };
+    const searcher = searcherOf(caller);
     const limit = request.limit * POOL_FACTOR;
     const searchAll = (mode: 'keyword' | 'vector') =>
       Promise.all(
@@ -112,6 +150,35 @@ export class GroundingService {
       return { search: degraded, embedderId: null, keyword: await searchAll('keyword'), vector: [] };
     }
   }
+}
+
+function searcherOf(caller: GroundingCaller): SearchCaller {
+  return { workspaceId: caller.workspaceId, userId: caller.userId, apiKeyId: caller.apiKeyId ?? undefined };
+}
+
+function requireRead(caller: GroundingCaller): void {
+  if (!caller.permissions.includes(Permission.KnowledgeBaseRead)) {
+    throw CommonErrors.forbidden(`Reading knowledge bases needs ${Permission.KnowledgeBaseRead}`);
+  }
+}
+
+/** The stored bytes, refused past `maxBytes` even when the row's size said less (a replaced object). */
+async function readCapped(document: RagDocument, stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw new AppException(
+        CommonErrorCode.PayloadTooLarge,
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        `Document "${document.name}" is larger than ${maxBytes} bytes`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /** Best first; equal scores keep their order. */

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { RoleClient } from 'src/common/transport/role-client.service';
 import { AppConfig } from 'src/config/app-config';
-import { GroundingRequest, GroundingResult, KnowledgeRetriever } from 'src/modules/rag/grounding/grounding.contract';
+import {
+  DocumentRead,
+  DocumentReadRequest,
+  GroundingRequest,
+  GroundingResult,
+  KnowledgeRetriever,
+  KnowledgeSearchRequest,
+  KnowledgeSearchResult,
+} from 'src/modules/rag/grounding/grounding.contract';
 
 /** Retrieval embeds the queries, on CPU with the bundled encoder: more than a plain call may need. */
 const MIN_RETRIEVAL_TIMEOUT_MS = 30_000;
@@ -29,5 +37,15 @@ export class RoleKnowledgeRetriever extends KnowledgeRetriever {
     return this.roles.send('rag.grounding.retrieve', request, {
       timeoutMs: Math.max(this.config.roleCallTimeoutMs, MIN_RETRIEVAL_TIMEOUT_MS),
     });
+  }
+
+  search(request: KnowledgeSearchRequest): Promise<KnowledgeSearchResult> {
+    return this.roles.send('rag.grounding.search', request, {
+      timeoutMs: Math.max(this.config.roleCallTimeoutMs, MIN_RETRIEVAL_TIMEOUT_MS),
+    });
+  }
+
+  readDocument(request: DocumentReadRequest): Promise<DocumentRead> {
+    return this.roles.send('rag.grounding.read-document', request);
   }
 }
