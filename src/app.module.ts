@@ -30,7 +30,7 @@ import { UsersModule } from 'src/modules/users/users.module';
 import { WorkspacesModule } from 'src/modules/workspaces/workspaces.module';
 
 /** Feature modules each role brings; infrastructure below is loaded by every process. */
-const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
+export const ROLE_MODULES: Record<GremlinsRole, Type[]> = {
   api: [
     AuthModule,
     UsersModule,
