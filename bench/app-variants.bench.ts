@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appStartFlags, median, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
+import { appStartFlags, median, registerBenchUser, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const rounds = Number(process.argv[2] ?? 6);
 const seconds = Number(process.argv[3] ?? 3);
@@ -73,14 +73,7 @@ async function start(variant: Variant, copy: number, port: number): Promise<Inst
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(`${base}/api/v1/auth/me`, (status) => status === 401);
-    const registered = (await (
-      await fetch(`${base}/api/v1/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password', name: 'Bench' }),
-      })
-    ).json()) as { accessToken: string };
-    const headers = { authorization: `Bearer ${registered.accessToken}` };
+    const headers = { authorization: `Bearer ${await registerBenchUser(base)}` };
     await requestsPerSecond(`${base}${path}`, headers, 2); // warm-up: JIT, caches
     return { ...variant, label: `${variant.name}#${copy}`, port, dataDir, child, headers, cpuMicros: [], rps: [] };
   } catch (error) {

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appStartFlags, median, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
+import { appStartFlags, median, registerBenchUser, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 8);
@@ -34,14 +34,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${APP_PORT}`;
     await waitFor(`http://127.0.0.1:${BARE_PORT}/hello`, (status) => status === 200);
     await waitFor(`${base}/api/v1/auth/me`, (status) => status === 401);
-    const registered = (await (
-      await fetch(`${base}/api/v1/auth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password', name: 'Bench' }),
-      })
-    ).json()) as { accessToken: string };
-    const jwt = { authorization: `Bearer ${registered.accessToken}` };
+    const jwt = { authorization: `Bearer ${await registerBenchUser(base)}` };
     const key = (await (
       await fetch(`${base}/api/v1/api-keys`, {
         method: 'POST',

@@ -10,21 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { median, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
+import { median, registerBenchUser, requestsPerSecond, startProcess, stopProcess, waitFor } from 'bench/support';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 8);
 const dist = process.env.GREMLINS_DIST ?? 'dist';
 const PORTS = { info: 3993, silent: 3994 } as const;
-
-async function token(base: string): Promise<string> {
-  const response = await fetch(`${base}/api/v1/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password', name: 'Bench' }),
-  });
-  return ((await response.json()) as { accessToken: string }).accessToken;
-}
 
 /** The HTTP metrics' per-request work (cached label lookup, increment, histogram observe), in ns. */
 function metricsCostNs(): number {
@@ -69,8 +60,8 @@ async function main(): Promise<void> {
     const urls = { info: `http://127.0.0.1:${PORTS.info}`, silent: `http://127.0.0.1:${PORTS.silent}` };
     await Promise.all(Object.values(urls).map((base) => waitFor(`${base}/health/ready`, (status) => status === 200)));
     const headers = {
-      info: { authorization: `Bearer ${await token(urls.info)}` },
-      silent: { authorization: `Bearer ${await token(urls.silent)}` },
+      info: { authorization: `Bearer ${await registerBenchUser(urls.info)}` },
+      silent: { authorization: `Bearer ${await registerBenchUser(urls.silent)}` },
     };
     for (const level of ['info', 'silent'] as const) await requestsPerSecond(`${urls[level]}/api/v1/auth/me`, headers[level], 2);
 

@@ -42,6 +42,16 @@ export function residentMemoryMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** Registers the bench's user on a fresh app (the first user: instance admin) and returns its access token. */
+export async function registerBenchUser(base: string): Promise<string> {
+  const response = await fetch(`${base}/api/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.com', password: 'benchmark password', name: 'Bench' }),
+  });
+  return ((await response.json()) as { accessToken: string }).accessToken;
+}
+
 /** The node flags `npm start` runs the app with: package.json's `start:prod` is `node <flags> dist/src/main.js`. */
 export function appStartFlags(): string[] {
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
