@@ -5,6 +5,7 @@ import https from 'node:https';
 import { isIP, LookupFunction } from 'node:net';
 import { AppException } from 'src/common/errors/app.exception';
 import { nonPublicReason } from 'src/common/http/public-address';
+import { readCapped } from 'src/common/streams/read-capped';
 
 /**
  * Fetches a URL a user supplied, without letting it reach this host or its private networks
@@ -118,7 +119,7 @@ export async function safeFetch(input: string, options: SafeFetchOptions): Promi
         response.destroy();
         throw fetchFailed(`${url.host} answered ${status}`);
       }
-      const body = await readCapped(response, options.maxBytes);
+      const body = await readBody(response, options.maxBytes);
       return { finalUrl: url.href, contentType: response.headers['content-type'] ?? null, body };
     }
   } catch (error) {
@@ -191,24 +192,15 @@ function send(url: URL, address: ResolvedAddress, signal: AbortSignal): Promise<
   });
 }
 
-async function readCapped(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** Refused before reading when the declared length is already too large, else while reading. */
+async function readBody(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () => new UrlFetchException(UrlFetchErrorCode.TooLarge, `The resource is larger than ${maxBytes} bytes`);
   const declared = Number(response.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     response.destroy();
     throw tooLarge();
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      response.destroy();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  return readCapped(response, maxBytes, tooLarge);
 }
 
 /** DNS lookups cannot be cancelled; stop waiting for one when time is up (safeFetch turns the abort into URL_TIMEOUT). */

@@ -124,16 +124,16 @@ function groundingRequest(payload: unknown): GroundingRequest {
 }
 
 function caller(value: unknown): GroundingCaller {
-  const caller = record(value);
-  const permissions = caller.permissions;
+  const fields = record(value);
+  const permissions = fields.permissions;
   if (!Array.isArray(permissions) || permissions.length > MAX_PERMISSIONS || !permissions.every((p) => typeof p === 'string')) {
     throw invalid('caller.permissions must be a list of permission names');
   }
-  if (caller.apiKeyId !== null && typeof caller.apiKeyId !== 'string') throw invalid('caller.apiKeyId must be a string or null');
+  if (fields.apiKeyId !== null && typeof fields.apiKeyId !== 'string') throw invalid('caller.apiKeyId must be a string or null');
   return {
-    workspaceId: uuid(caller.workspaceId, 'caller.workspaceId'),
-    userId: uuid(caller.userId, 'caller.userId'),
-    apiKeyId: caller.apiKeyId,
+    workspaceId: uuid(fields.workspaceId, 'caller.workspaceId'),
+    userId: uuid(fields.userId, 'caller.userId'),
+    apiKeyId: fields.apiKeyId,
     permissions: permissions.map(String),
   };
 }

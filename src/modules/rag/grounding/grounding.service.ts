@@ -1,7 +1,7 @@
-import type { Readable } from 'node:stream';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { Permission } from 'src/common/auth/permission.enum';
 import { AppException, CommonErrorCode, CommonErrors } from 'src/common/errors/app.exception';
+import { readCapped } from 'src/common/streams/read-capped';
 import type { SearchResultDto } from 'src/modules/rag/dto/search.dto';
 import type {
   DocumentRead,
@@ -110,7 +110,14 @@ export class GroundingService {
     if (!document) throw new RagException(RagErrorCode.DocumentNotFound, 'Document not found');
     const { id, knowledgeBaseId, name, format, sizeBytes } = document;
     const readable = request.formats.includes(format) && sizeBytes <= request.maxBytes;
-    const content = readable ? await readCapped(document, await this.objects.get(document.storageKey), request.maxBytes) : null;
+    // Capped while reading too: the stored object may be larger than the row says (replaced since).
+    const tooLarge = () =>
+      new AppException(
+        CommonErrorCode.PayloadTooLarge,
+        HttpStatus.PAYLOAD_TOO_LARGE,
+        `Document "${name}" is larger than ${request.maxBytes} bytes`,
+      );
+    const content = readable ? await readCapped(await this.objects.get(document.storageKey), request.maxBytes, tooLarge) : null;
     return { documentId: id, knowledgeBaseId, name, format, sizeBytes, contentBase64: content?.toString('base64') ?? null };
   }
 
@@ -160,25 +167,6 @@ function requireRead(caller: GroundingCaller): void {
   if (!caller.permissions.includes(Permission.KnowledgeBaseRead)) {
     throw CommonErrors.forbidden(`Reading knowledge bases needs ${Permission.KnowledgeBaseRead}`);
   }
-}
-
-/** The stored bytes, refused past `maxBytes` even when the row's size said less (a replaced object). */
-async function readCapped(document: RagDocument, stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      stream.destroy();
-      throw new AppException(
-        CommonErrorCode.PayloadTooLarge,
-        HttpStatus.PAYLOAD_TOO_LARGE,
-        `Document "${document.name}" is larger than ${maxBytes} bytes`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /** Best first; equal scores keep their order. */

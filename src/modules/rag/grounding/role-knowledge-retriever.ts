@@ -34,18 +34,18 @@ export class RoleKnowledgeRetriever extends KnowledgeRetriever {
   }
 
   retrieve(request: GroundingRequest): Promise<GroundingResult> {
-    return this.roles.send('rag.grounding.retrieve', request, {
-      timeoutMs: Math.max(this.config.roleCallTimeoutMs, MIN_RETRIEVAL_TIMEOUT_MS),
-    });
+    return this.roles.send('rag.grounding.retrieve', request, { timeoutMs: this.retrievalTimeoutMs() });
   }
 
   search(request: KnowledgeSearchRequest): Promise<KnowledgeSearchResult> {
-    return this.roles.send('rag.grounding.search', request, {
-      timeoutMs: Math.max(this.config.roleCallTimeoutMs, MIN_RETRIEVAL_TIMEOUT_MS),
-    });
+    return this.roles.send('rag.grounding.search', request, { timeoutMs: this.retrievalTimeoutMs() });
   }
 
   readDocument(request: DocumentReadRequest): Promise<DocumentRead> {
     return this.roles.send('rag.grounding.read-document', request);
+  }
+
+  private retrievalTimeoutMs(): number {
+    return Math.max(this.config.roleCallTimeoutMs, MIN_RETRIEVAL_TIMEOUT_MS);
   }
 }
